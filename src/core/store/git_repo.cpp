@@ -1,0 +1,378 @@
+#include "store/git_repo.hpp"
+
+#include <git2.h>
+
+#include <mutex>
+
+#include "util/error.hpp"
+#include "util/lock.hpp"
+#include "util/text.hpp"
+
+namespace mlops::store {
+
+namespace {
+
+void ensure_libgit2() {
+  static std::once_flag once;
+  std::call_once(once, [] { git_libgit2_init(); });
+}
+
+std::string last_error() {
+  const git_error* e = git_error_last();
+  return e && e->message ? e->message : "unknown libgit2 error";
+}
+
+void check(int rc, const std::string& what) {
+  if (rc < 0) throw RuntimeError(what + ": " + last_error());
+}
+
+// RAII holders for libgit2 objects.
+template <class T, void (*Free)(T*)>
+struct Owned {
+  T* p = nullptr;
+  Owned() = default;
+  Owned(const Owned&) = delete;
+  Owned& operator=(const Owned&) = delete;
+  ~Owned() {
+    if (p) Free(p);
+  }
+  T** out() { return &p; }
+  T* get() const { return p; }
+};
+using Commit = Owned<git_commit, git_commit_free>;
+using Tree = Owned<git_tree, git_tree_free>;
+using Object = Owned<git_object, git_object_free>;
+using Blob = Owned<git_blob, git_blob_free>;
+using Signature = Owned<git_signature, git_signature_free>;
+using Reference = Owned<git_reference, git_reference_free>;
+using Revwalk = Owned<git_revwalk, git_revwalk_free>;
+using TreeEntry = Owned<git_tree_entry, git_tree_entry_free>;
+using RefIterator = Owned<git_reference_iterator, git_reference_iterator_free>;
+
+std::string oid_hex(const git_oid* oid) {
+  char buf[GIT_OID_HEXSZ + 1];
+  git_oid_tostr(buf, sizeof buf, oid);
+  return buf;
+}
+
+CommitInfo to_info(git_commit* c) {
+  CommitInfo info;
+  info.id = oid_hex(git_commit_id(c));
+  const git_signature* a = git_commit_author(c);
+  info.author = {a->name ? a->name : "", a->email ? a->email : ""};
+  info.time = static_cast<std::int64_t>(git_commit_time(c));
+  info.message = git_commit_message(c) ? git_commit_message(c) : "";
+  for (unsigned i = 0; i < git_commit_parentcount(c); ++i) info.parents.push_back(oid_hex(git_commit_parent_id(c, i)));
+  return info;
+}
+
+bool lookup_commit(git_repository* repo, const std::string& rev, Commit& out) {
+  Object obj;
+  if (git_revparse_single(obj.out(), repo, rev.c_str()) < 0) return false;
+  Object peeled;
+  if (git_object_peel(peeled.out(), obj.get(), GIT_OBJECT_COMMIT) < 0) return false;
+  return git_commit_lookup(out.out(), repo, git_object_id(peeled.get())) == 0;
+}
+
+// Blob id of `path` in `tree`, or a zero oid when absent.
+git_oid entry_id(git_tree* tree, const std::string& path) {
+  git_oid zero{};
+  if (!tree) return zero;
+  TreeEntry e;
+  if (git_tree_entry_bypath(e.out(), tree, path.c_str()) != 0) return zero;
+  return *git_tree_entry_id(e.get());
+}
+
+}  // namespace
+
+void check_repo_path(const std::string& path) {
+  if (path.empty() || path.front() == '/' || path.back() == '/')
+    throw UsageError("invalid repository path '" + path + "'", "use a relative path such as prompts/greeting.yaml");
+  for (const auto& part : util::split(path, '/')) {
+    if (part.empty() || part == "." || part == ".." || part == ".git" || part.find('\0') != std::string::npos ||
+        part.find('\\') != std::string::npos)
+      throw UsageError("invalid repository path '" + path + "'",
+                       "paths may not contain empty, '.', '..' or '.git' components");
+  }
+}
+
+std::optional<Author> git_config_identity() {
+  ensure_libgit2();
+  Owned<git_config, git_config_free> cfg;
+  if (git_config_open_default(cfg.out()) < 0) return std::nullopt;
+  Owned<git_config, git_config_free> snap;
+  if (git_config_snapshot(snap.out(), cfg.get()) < 0) return std::nullopt;
+  const char* name = nullptr;
+  const char* email = nullptr;
+  if (git_config_get_string(&name, snap.get(), "user.name") < 0) return std::nullopt;
+  Author a{name, ""};
+  if (git_config_get_string(&email, snap.get(), "user.email") == 0) a.email = email;
+  return a;
+}
+
+GitRepo::GitRepo(git_repository* repo, fs::path path) : repo_(repo), path_(std::move(path)) {}
+GitRepo::GitRepo(GitRepo&& o) noexcept : repo_(o.repo_), path_(std::move(o.path_)) { o.repo_ = nullptr; }
+GitRepo::~GitRepo() {
+  if (repo_) git_repository_free(repo_);
+}
+
+GitRepo GitRepo::init(const fs::path& path, const std::string& branch) {
+  ensure_libgit2();
+  git_repository_init_options opts = GIT_REPOSITORY_INIT_OPTIONS_INIT;
+  opts.flags = GIT_REPOSITORY_INIT_BARE | GIT_REPOSITORY_INIT_MKPATH;
+  opts.initial_head = branch.c_str();
+  opts.description = "mlopsctl workspace history: prompts, eval suites, pipeline and feature definitions";
+  git_repository* repo = nullptr;
+  check(git_repository_init_ext(&repo, path.c_str(), &opts), "cannot create git repository at " + path.string());
+  return GitRepo(repo, path);
+}
+
+GitRepo GitRepo::open(const fs::path& path) {
+  ensure_libgit2();
+  git_repository* repo = nullptr;
+  if (git_repository_open_bare(&repo, path.c_str()) < 0)
+    throw RuntimeError("cannot open the workspace git repository " + path.string() + ": " + last_error(),
+                       "run 'mlopsctl doctor' to check the workspace");
+  return GitRepo(repo, path);
+}
+
+std::optional<CommitInfo> GitRepo::commit(const FileChanges& changes, const Author& author, const std::string& message,
+                                          const std::string& branch,
+                                          const std::function<void(const CommitInfo&)>& while_locked) {
+  for (const auto& [p, _] : changes) check_repo_path(p);
+  if (message.empty()) throw UsageError("a commit needs a message");
+  const std::string ref_name = "refs/heads/" + branch;
+  util::FileLock lock(path_ / "mlopsctl-commit.lock");
+
+  Commit parent;
+  Tree base;
+  bool has_parent = lookup_commit(repo_, ref_name, parent);
+  if (has_parent) check(git_commit_tree(base.out(), parent.get()), "cannot read tree of " + ref_name);
+
+  std::vector<git_tree_update> updates;
+  updates.reserve(changes.size());
+  for (const auto& [path, content] : changes) {
+    git_tree_update u{};
+    u.path = path.c_str();
+    if (content) {
+      check(git_blob_create_from_buffer(&u.id, repo_, content->data(), content->size()), "cannot write blob " + path);
+      u.action = GIT_TREE_UPDATE_UPSERT;
+      u.filemode = GIT_FILEMODE_BLOB;
+    } else {
+      if (git_oid zero_check = entry_id(base.get(), path); git_oid_is_zero(&zero_check)) continue;  // deleting an absent file is a no-op
+      u.action = GIT_TREE_UPDATE_REMOVE;
+    }
+    updates.push_back(u);
+  }
+
+  git_oid tree_id;
+  if (has_parent) {
+    check(git_tree_create_updated(&tree_id, repo_, base.get(), updates.size(), updates.data()), "cannot build tree");
+    if (git_oid_equal(&tree_id, git_tree_id(base.get()))) return std::nullopt;
+  } else {
+    Owned<git_treebuilder, git_treebuilder_free> empty;
+    check(git_treebuilder_new(empty.out(), repo_, nullptr), "cannot build tree");
+    git_oid empty_id;
+    check(git_treebuilder_write(&empty_id, empty.get()), "cannot build tree");
+    Tree empty_tree;
+    check(git_tree_lookup(empty_tree.out(), repo_, &empty_id), "cannot build tree");
+    check(git_tree_create_updated(&tree_id, repo_, empty_tree.get(), updates.size(), updates.data()),
+          "cannot build tree");
+  }
+
+  Tree tree;
+  check(git_tree_lookup(tree.out(), repo_, &tree_id), "cannot read new tree");
+  Signature sig;
+  check(git_signature_now(sig.out(), author.name.c_str(), author.email.c_str()),
+        "invalid author '" + author.name + " <" + author.email + ">'");
+  git_oid commit_id;
+  const git_commit* parents[] = {parent.get()};
+  check(git_commit_create(&commit_id, repo_, nullptr, sig.get(), sig.get(), "UTF-8", message.c_str(), tree.get(),
+                          has_parent ? 1 : 0, parents),
+        "cannot create commit");
+
+  // Compare-and-swap on the branch tip; the lock above makes a mismatch a bug or an
+  // outside writer, never a lost update.
+  Reference ref;
+  std::string log_msg = "mlopsctl: " + util::split(message, '\n').front();
+  if (has_parent) {
+    check(git_reference_create_matching(ref.out(), repo_, ref_name.c_str(), &commit_id, 1,
+                                        git_commit_id(parent.get()), log_msg.c_str()),
+          "cannot advance " + ref_name + " (it moved during the commit; retry)");
+  } else {
+    check(git_reference_create(ref.out(), repo_, ref_name.c_str(), &commit_id, 0, log_msg.c_str()),
+          "cannot create " + ref_name);
+  }
+  Commit made;
+  check(git_commit_lookup(made.out(), repo_, &commit_id), "cannot read new commit");
+  CommitInfo info = to_info(made.get());
+  if (while_locked) while_locked(info);
+  return info;
+}
+
+std::optional<std::string> GitRepo::blob_id(const std::string& rev, const std::string& path) const {
+  Commit c;
+  if (!lookup_commit(repo_, rev, c)) return std::nullopt;
+  Tree tree;
+  check(git_commit_tree(tree.out(), c.get()), "cannot read tree of " + rev);
+  git_oid id = entry_id(tree.get(), path);
+  if (git_oid_is_zero(&id)) return std::nullopt;
+  return oid_hex(&id);
+}
+
+std::optional<std::string> GitRepo::read(const std::string& rev, const std::string& path) const {
+  check_repo_path(path);
+  Commit c;
+  if (!lookup_commit(repo_, rev, c)) return std::nullopt;
+  Tree tree;
+  check(git_commit_tree(tree.out(), c.get()), "cannot read tree of " + rev);
+  TreeEntry e;
+  if (git_tree_entry_bypath(e.out(), tree.get(), path.c_str()) != 0) return std::nullopt;
+  if (git_tree_entry_type(e.get()) != GIT_OBJECT_BLOB) return std::nullopt;
+  Blob blob;
+  check(git_blob_lookup(blob.out(), repo_, git_tree_entry_id(e.get())), "cannot read " + path + " at " + rev);
+  auto* data = static_cast<const char*>(git_blob_rawcontent(blob.get()));
+  return std::string(data, static_cast<std::size_t>(git_blob_rawsize(blob.get())));
+}
+
+std::optional<std::string> GitRepo::resolve(const std::string& rev) const {
+  Commit c;
+  if (!lookup_commit(repo_, rev, c)) return std::nullopt;
+  return oid_hex(git_commit_id(c.get()));
+}
+
+std::vector<CommitInfo> GitRepo::log(const std::string& rev, const std::string& path, std::size_t limit) const {
+  std::vector<CommitInfo> out;
+  Commit start;
+  if (!lookup_commit(repo_, rev, start)) return out;
+  Revwalk walk;
+  check(git_revwalk_new(walk.out(), repo_), "cannot walk history");
+  git_revwalk_sorting(walk.get(), GIT_SORT_TOPOLOGICAL | GIT_SORT_TIME);
+  check(git_revwalk_push(walk.get(), git_commit_id(start.get())), "cannot walk history");
+  git_oid oid;
+  while (git_revwalk_next(&oid, walk.get()) == 0) {
+    Commit c;
+    check(git_commit_lookup(c.out(), repo_, &oid), "cannot read commit");
+    if (!path.empty()) {
+      Tree tree;
+      check(git_commit_tree(tree.out(), c.get()), "cannot read tree");
+      git_oid mine = entry_id(tree.get(), path);
+      git_oid theirs{};
+      if (git_commit_parentcount(c.get()) > 0) {
+        Commit p;
+        Tree ptree;
+        check(git_commit_parent(p.out(), c.get(), 0), "cannot read parent");
+        check(git_commit_tree(ptree.out(), p.get()), "cannot read tree");
+        theirs = entry_id(ptree.get(), path);
+      }
+      if (git_oid_equal(&mine, &theirs)) continue;
+    }
+    out.push_back(to_info(c.get()));
+    if (limit && out.size() >= limit) break;
+  }
+  return out;
+}
+
+std::map<std::string, std::string> GitRepo::files(const std::string& rev) const {
+  std::map<std::string, std::string> out;
+  Commit c;
+  if (!lookup_commit(repo_, rev, c)) return out;
+  Tree tree;
+  check(git_commit_tree(tree.out(), c.get()), "cannot read tree of " + rev);
+  auto cb = [](const char* root, const git_tree_entry* e, void* payload) -> int {
+    if (git_tree_entry_type(e) == GIT_OBJECT_BLOB) {
+      auto* m = static_cast<std::map<std::string, std::string>*>(payload);
+      (*m)[std::string(root) + git_tree_entry_name(e)] = oid_hex(git_tree_entry_id(e));
+    }
+    return 0;
+  };
+  check(git_tree_walk(tree.get(), GIT_TREEWALK_PRE, cb, &out), "cannot walk tree of " + rev);
+  return out;
+}
+
+void GitRepo::tag(const std::string& name, const std::string& rev, const Author& tagger, const std::string& message,
+                  bool force) {
+  check_repo_path(name);
+  Object target;
+  if (git_revparse_single(target.out(), repo_, rev.c_str()) < 0)
+    throw NotFoundError("cannot tag '" + rev + "': no such revision in the workspace repository");
+  Signature sig;
+  check(git_signature_now(sig.out(), tagger.name.c_str(), tagger.email.c_str()), "invalid tagger");
+  git_oid id;
+  int rc = git_tag_create(&id, repo_, name.c_str(), target.get(), sig.get(), message.c_str(), force ? 1 : 0);
+  if (rc == GIT_EEXISTS) throw UsageError("tag '" + name + "' already exists");
+  check(rc, "cannot create tag " + name);
+}
+
+std::vector<RefInfo> GitRepo::refs(const std::string& prefix) const {
+  std::vector<RefInfo> out;
+  RefIterator it;
+  std::string glob = prefix + "*";
+  check(git_reference_iterator_glob_new(it.out(), repo_, glob.c_str()), "cannot list refs");
+  git_reference* r = nullptr;
+  while (git_reference_next(&r, it.get()) == 0) {
+    Reference ref;
+    *ref.out() = r;
+    Object peeled;
+    std::string target;
+    if (git_reference_peel(peeled.out(), r, GIT_OBJECT_COMMIT) == 0) target = oid_hex(git_object_id(peeled.get()));
+    out.push_back({git_reference_name(r), target});
+  }
+  return out;
+}
+
+std::vector<std::string> GitRepo::verify() const {
+  std::vector<std::string> problems;
+  Reference head;
+  int rc = git_repository_head(head.out(), repo_);
+  if (rc < 0 && rc != GIT_EUNBORNBRANCH) {
+    problems.push_back("HEAD does not resolve: " + last_error());
+    return problems;
+  }
+  for (const auto& ref : refs("refs/")) {
+    if (ref.target.empty()) {
+      problems.push_back(ref.name + " does not point to a commit");
+      continue;
+    }
+    Revwalk walk;
+    git_oid oid;
+    git_oid_fromstr(&oid, ref.target.c_str());
+    if (git_revwalk_new(walk.out(), repo_) < 0 || git_revwalk_push(walk.get(), &oid) < 0) {
+      problems.push_back(ref.name + ": cannot walk history: " + last_error());
+      continue;
+    }
+    while ((rc = git_revwalk_next(&oid, walk.get())) == 0) {
+      Commit c;
+      Tree t;
+      if (git_commit_lookup(c.out(), repo_, &oid) < 0 || git_commit_tree(t.out(), c.get()) < 0) {
+        problems.push_back(ref.name + ": commit " + oid_hex(&oid) + " is unreadable: " + last_error());
+        break;
+      }
+    }
+    if (rc < 0 && rc != GIT_ITEROVER) problems.push_back(ref.name + ": history is broken: " + last_error());
+  }
+  std::error_code ec;
+  for (auto it = fs::recursive_directory_iterator(path_, ec); !ec && it != fs::recursive_directory_iterator();
+       it.increment(ec)) {
+    const auto& p = it->path();
+    if (p.extension() == ".lock" && p.filename() != "mlopsctl-commit.lock")
+      problems.push_back("stale lock file " + p.string() + " (left by an interrupted git write)");
+  }
+  return problems;
+}
+
+std::vector<fs::path> GitRepo::remove_stale_locks() const {
+  std::vector<fs::path> removed;
+  // Holding our commit lock means no mlopsctl writer is inside libgit2 right now.
+  util::FileLock lock(path_ / "mlopsctl-commit.lock");
+  std::error_code ec;
+  for (auto it = fs::recursive_directory_iterator(path_, ec); !ec && it != fs::recursive_directory_iterator();
+       it.increment(ec)) {
+    const auto& p = it->path();
+    if (p.extension() == ".lock" && p.filename() != "mlopsctl-commit.lock") removed.push_back(p);
+  }
+  for (const auto& p : removed) fs::remove(p, ec);
+  return removed;
+}
+
+}  // namespace mlops::store

@@ -1,0 +1,99 @@
+#pragma once
+// The workspace's git repository (bare, at .mlops/repo). Only this module includes
+// libgit2. Commits are built in memory from the tip of a branch (no index file, no
+// work tree), and the branch moves by compare-and-swap under an inter-process lock,
+// so concurrent writers never corrupt anything and never lose a commit. Plain
+// `git -C .mlops/repo log` reads the history.
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+struct git_repository;
+
+namespace mlops::store {
+
+namespace fs = std::filesystem;
+
+inline constexpr const char* k_default_branch = "main";
+
+struct Author {
+  std::string name;
+  std::string email;
+};
+
+struct CommitInfo {
+  std::string id;
+  Author author;
+  std::int64_t time = 0;  // seconds since the epoch
+  std::string message;
+  std::vector<std::string> parents;
+};
+
+struct RefInfo {
+  std::string name;    // refs/heads/main, refs/tags/v1
+  std::string target;  // the commit it points to (peeled for annotated tags)
+};
+
+// A file change for commit(): content to write, or nullopt to delete the path.
+using FileChanges = std::map<std::string, std::optional<std::string>>;
+
+class GitRepo {
+ public:
+  // Creates a bare repository whose HEAD names `branch`.
+  static GitRepo init(const fs::path& path, const std::string& branch = k_default_branch);
+  static GitRepo open(const fs::path& path);
+  GitRepo(GitRepo&&) noexcept;
+  ~GitRepo();
+
+  // Applies `changes` on top of `branch` and advances it. Returns nullopt when the
+  // resulting tree equals the current one (nothing to commit). Paths are relative,
+  // '/'-separated, without '.', '..' or '.git' components (UsageError otherwise).
+  // `while_locked` runs after the branch moved and before the writer lock is
+  // released, so an index kept beside the repository stays in commit order.
+  std::optional<CommitInfo> commit(const FileChanges& changes, const Author& author, const std::string& message,
+                                   const std::string& branch = k_default_branch,
+                                   const std::function<void(const CommitInfo&)>& while_locked = {});
+  // Blob id of `path` at `rev`, nullopt when absent.
+  std::optional<std::string> blob_id(const std::string& rev, const std::string& path) const;
+
+  // Content of `path` at `rev` (a commit id, branch or tag), nullopt when absent.
+  std::optional<std::string> read(const std::string& rev, const std::string& path) const;
+  // Commit id `rev` resolves to, nullopt when it does not resolve (e.g. unborn branch).
+  std::optional<std::string> resolve(const std::string& rev) const;
+  // Newest first. With a path, only commits that changed it; limit 0 = all.
+  std::vector<CommitInfo> log(const std::string& rev = k_default_branch, const std::string& path = {},
+                              std::size_t limit = 0) const;
+  // Every file at `rev`: path -> blob id.
+  std::map<std::string, std::string> files(const std::string& rev) const;
+
+  // Annotated tag; fails if it exists unless force.
+  void tag(const std::string& name, const std::string& rev, const Author& tagger, const std::string& message,
+           bool force = false);
+  std::vector<RefInfo> refs(const std::string& prefix = "refs/") const;
+
+  // Problems found walking every reachable commit and tree (empty when healthy),
+  // plus stale lock files left by a killed writer.
+  std::vector<std::string> verify() const;
+  // Removes stale *.lock files under the repository that no live writer holds.
+  std::vector<fs::path> remove_stale_locks() const;
+
+  const fs::path& path() const { return path_; }
+
+ private:
+  GitRepo(git_repository* repo, fs::path path);
+  git_repository* repo_;
+  fs::path path_;
+};
+
+// user.name / user.email from the user's global git configuration, if set.
+std::optional<Author> git_config_identity();
+
+// Validates a repository path (see commit()); throws UsageError naming it.
+void check_repo_path(const std::string& path);
+
+}  // namespace mlops::store

@@ -1,0 +1,70 @@
+// The workspace database schema, as an append-only list of migrations keyed by
+// PRAGMA user_version. Never edit a shipped step: add a new one at the end.
+#include "store/db.hpp"
+
+namespace mlops::store {
+
+const std::vector<Migration>& migrations() {
+  static const std::vector<Migration> list = {
+      {1, R"sql(
+CREATE TABLE meta (
+  key   TEXT PRIMARY KEY,
+  value TEXT NOT NULL
+);
+
+-- Hash-chained, append-only audit log. hash = sha256 over the canonical entry and
+-- prev_hash; meta.audit_head holds "seq:hash" of the newest entry so that removing
+-- entries from the end is detected too.
+CREATE TABLE audit (
+  seq       INTEGER PRIMARY KEY,
+  ts_ns     INTEGER NOT NULL,
+  actor     TEXT NOT NULL,
+  action    TEXT NOT NULL,
+  target    TEXT NOT NULL,
+  details   TEXT NOT NULL,
+  trace_id  TEXT,
+  prev_hash TEXT NOT NULL,
+  hash      TEXT NOT NULL
+);
+CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit
+BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit
+BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+
+CREATE TABLE spans (
+  span_id        TEXT PRIMARY KEY,
+  trace_id       TEXT NOT NULL,
+  parent_span_id TEXT,
+  name           TEXT NOT NULL,
+  kind           TEXT NOT NULL DEFAULT 'internal',
+  start_ns       INTEGER NOT NULL,
+  end_ns         INTEGER,
+  status         TEXT NOT NULL DEFAULT 'unset',
+  status_message TEXT,
+  attributes     TEXT NOT NULL DEFAULT '{}'
+);
+CREATE INDEX spans_by_trace ON spans(trace_id);
+CREATE INDEX spans_by_start ON spans(start_ns);
+
+-- Index of the content-addressed object store (.mlops/objects).
+CREATE TABLE objects (
+  sha256     TEXT PRIMARY KEY,
+  size       INTEGER NOT NULL,
+  created_ns INTEGER NOT NULL
+);
+
+-- Index of the files at the tip of the workspace repository's main branch,
+-- kept in step by every commit made through the store and rebuildable from git.
+CREATE TABLE git_files (
+  path       TEXT PRIMARY KEY,
+  blob       TEXT NOT NULL,
+  commit_id  TEXT NOT NULL
+);
+)sql"},
+  };
+  return list;
+}
+
+int latest_schema_version() { return migrations().back().version; }
+
+}  // namespace mlops::store

@@ -1,0 +1,57 @@
+#include "store/versioned.hpp"
+
+#include <map>
+
+namespace mlops::store {
+
+std::optional<CommitInfo> commit_tracked(Db& db, GitRepo& repo, const FileChanges& changes, const Author& author,
+                                         const std::string& message) {
+  return repo.commit(changes, author, message, k_default_branch, [&](const CommitInfo& c) {
+    db.write([&] {
+      auto upsert = db.prepare(
+          "INSERT INTO git_files(path, blob, commit_id) VALUES (?, ?, ?) "
+          "ON CONFLICT(path) DO UPDATE SET blob = excluded.blob, commit_id = excluded.commit_id");
+      auto remove = db.prepare("DELETE FROM git_files WHERE path = ?");
+      for (const auto& [path, content] : changes) {
+        if (auto blob = repo.blob_id(c.id, path)) {
+          upsert.reset();
+          upsert.bind_all(path, *blob, c.id).run();
+        } else {
+          remove.reset();
+          remove.bind_all(path).run();
+        }
+      }
+    });
+  });
+}
+
+std::vector<IndexDifference> index_differences(Db& db, const GitRepo& repo) {
+  std::vector<IndexDifference> out;
+  auto in_git = repo.files(k_default_branch);
+  std::map<std::string, std::string> indexed;
+  auto st = db.prepare("SELECT path, blob FROM git_files");
+  while (st.step()) indexed[st.get_text(0)] = st.get_text(1);
+  for (const auto& [path, blob] : in_git) {
+    auto it = indexed.find(path);
+    if (it == indexed.end()) out.push_back({path, "in git but missing from the index"});
+    else if (it->second != blob) out.push_back({path, "index points to an older version"});
+  }
+  for (const auto& [path, _] : indexed)
+    if (!in_git.count(path)) out.push_back({path, "in the index but not in git"});
+  return out;
+}
+
+void rebuild_index(Db& db, const GitRepo& repo) {
+  auto head = repo.resolve(k_default_branch);
+  auto files = repo.files(k_default_branch);
+  db.write([&] {
+    db.exec("DELETE FROM git_files");
+    auto ins = db.prepare("INSERT INTO git_files(path, blob, commit_id) VALUES (?, ?, ?)");
+    for (const auto& [path, blob] : files) {
+      ins.reset();
+      ins.bind_all(path, blob, head.value_or("")).run();
+    }
+  });
+}
+
+}  // namespace mlops::store

@@ -1,0 +1,81 @@
+#pragma once
+// OpenTelemetry-shaped spans. A Tracer collects the spans of one process in memory
+// and writes them in one transaction when the command ends. The trace id comes
+// from a W3C TRACEPARENT in the environment when there is one, so a CI job's trace
+// and mlopsctl's spans join up.
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "store/db.hpp"
+
+namespace mlops::trace {
+
+enum class Status { unset, ok, error };
+const char* status_name(Status s);
+
+struct Span {
+  std::string trace_id;  // 32 hex
+  std::string span_id;   // 16 hex
+  std::optional<std::string> parent_span_id;
+  std::string name;
+  std::string kind = "internal";  // internal, client, server
+  std::int64_t start_ns = 0;
+  std::optional<std::int64_t> end_ns;
+  Status status = Status::unset;
+  std::string status_message;
+  nlohmann::json attributes = nlohmann::json::object();
+};
+
+// Parses "00-<32 hex trace>-<16 hex span>-<2 hex flags>"; nullopt if malformed.
+struct TraceParent {
+  std::string trace_id;
+  std::string span_id;
+};
+std::optional<TraceParent> parse_traceparent(const std::string& header);
+
+class Tracer {
+ public:
+  // `traceparent`: the inherited W3C context, if any.
+  explicit Tracer(const std::optional<std::string>& traceparent = std::nullopt);
+  const std::string& trace_id() const { return trace_id_; }
+
+  // Starts a span under `parent` (or under the inherited parent for the first span).
+  std::size_t start(const std::string& name, std::optional<std::size_t> parent = std::nullopt,
+                    const std::string& kind = "internal");
+  Span& span(std::size_t handle) { return spans_.at(handle); }
+  void end(std::size_t handle, Status status, const std::string& message = {});
+  // W3C traceparent of a span, to hand to child processes and HTTP calls.
+  std::string traceparent(std::size_t handle) const;
+  // Writes every span (ending open ones) in one transaction.
+  void flush(store::Db& db);
+  const std::vector<Span>& spans() const { return spans_; }
+
+ private:
+  std::string trace_id_;
+  std::optional<std::string> inherited_parent_;
+  std::vector<Span> spans_;
+};
+
+struct TraceSummary {
+  std::string trace_id;
+  std::string root_name;
+  std::int64_t start_ns = 0;
+  std::int64_t duration_ns = 0;
+  std::int64_t span_count = 0;
+  Status status = Status::unset;
+};
+
+std::vector<TraceSummary> list_traces(store::Db& db, std::size_t limit, std::optional<std::int64_t> since_ns);
+// Spans of one trace, by start time; accepts a unique prefix of the trace id.
+std::vector<Span> get_trace(store::Db& db, const std::string& trace_id_or_prefix);
+std::int64_t span_count(store::Db& db);
+// Deletes spans that started before `cutoff_ns`; returns how many.
+std::int64_t prune(store::Db& db, std::int64_t cutoff_ns);
+
+nlohmann::json to_json(const Span& s);
+
+}  // namespace mlops::trace

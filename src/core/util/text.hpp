@@ -1,0 +1,19 @@
+#pragma once
+// Small text helpers shared by the CLI and core modules.
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace mlops::util {
+
+std::size_t levenshtein(std::string_view a, std::string_view b);
+// The candidate closest to `word` within a distance that makes a typo plausible.
+std::string nearest(std::string_view word, const std::vector<std::string>& candidates);
+std::vector<std::string> split(std::string_view s, char sep);
+std::string trim(std::string_view s);
+bool is_valid_utf8(std::string_view s);
+// "1.2 MiB" style sizes.
+std::string human_bytes(std::uintmax_t bytes);
+
+}  // namespace mlops::util
