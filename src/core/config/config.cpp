@@ -27,6 +27,7 @@ const char* source_name(Source s) {
 
 const std::vector<KeyInfo>& known_keys() {
   static const std::vector<KeyInfo> keys = {
+      {"name", "Workspace name, shown by status", "", {}},
       {"user.name", "Name recorded as author of commits and audit entries", "", {"MLOPS_USER"}},
       {"user.email", "Email recorded as author of commits", "", {"MLOPS_USER_EMAIL"}},
       {"output", "Default output format: table, json or yaml", "table", {}},

@@ -99,6 +99,12 @@ Db::Db(const fs::path& path, Mode mode) : path_(path) {
                        mode == Mode::open_existing ? "run 'mlopsctl doctor' to check the workspace" : "");
   }
   sqlite3_busy_timeout(db_, static_cast<int>(k_busy_timeout.count()));
+  // A CLI opens and closes the database on every run. Checkpointing and deleting
+  // the WAL at each close would fsync every time; instead the WAL persists and
+  // SQLite's auto-checkpoint (every 1000 pages) folds it in during some commit.
+  sqlite3_db_config(db_, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, nullptr);
+  int persist = 1;
+  sqlite3_file_control(db_, "main", SQLITE_FCNTL_PERSIST_WAL, &persist);
   sqlite3_extended_result_codes(db_, 1);
   exec("PRAGMA foreign_keys=ON; PRAGMA synchronous=NORMAL;");
   if (mode == Mode::create) exec("PRAGMA journal_mode=WAL;");

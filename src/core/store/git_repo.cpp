@@ -96,20 +96,6 @@ void check_repo_path(const std::string& path) {
   }
 }
 
-std::optional<Author> git_config_identity() {
-  ensure_libgit2();
-  Owned<git_config, git_config_free> cfg;
-  if (git_config_open_default(cfg.out()) < 0) return std::nullopt;
-  Owned<git_config, git_config_free> snap;
-  if (git_config_snapshot(snap.out(), cfg.get()) < 0) return std::nullopt;
-  const char* name = nullptr;
-  const char* email = nullptr;
-  if (git_config_get_string(&name, snap.get(), "user.name") < 0) return std::nullopt;
-  Author a{name, ""};
-  if (git_config_get_string(&email, snap.get(), "user.email") == 0) a.email = email;
-  return a;
-}
-
 GitRepo::GitRepo(git_repository* repo, fs::path path) : repo_(repo), path_(std::move(path)) {}
 GitRepo::GitRepo(GitRepo&& o) noexcept : repo_(o.repo_), path_(std::move(o.path_)) { o.repo_ = nullptr; }
 GitRepo::~GitRepo() {

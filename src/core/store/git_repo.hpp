@@ -90,9 +90,6 @@ class GitRepo {
   fs::path path_;
 };
 
-// user.name / user.email from the user's global git configuration, if set.
-std::optional<Author> git_config_identity();
-
 // Validates a repository path (see commit()); throws UsageError naming it.
 void check_repo_path(const std::string& path);
 

@@ -40,15 +40,51 @@ fs::path locate(const fs::path& cwd, const config::EnvLookup& env) {
                       "create one with 'mlopsctl init', or point to one with -C DIR or MLOPS_DIR");
 }
 
+namespace {
+
+// user.name / user.email from the user's global git configuration. Read as text:
+// starting libgit2 costs ~8 ms (it loads the CA bundle), too much for a lookup
+// every command makes.
+store::Author git_config_identity(const config::EnvLookup& env) {
+  store::Author a;
+  std::vector<fs::path> files;
+  auto home = env("HOME").value_or("/");
+  if (auto xdg = env("XDG_CONFIG_HOME"); xdg && !xdg->empty()) files.push_back(fs::path(*xdg) / "git" / "config");
+  else files.push_back(fs::path(home) / ".config" / "git" / "config");
+  files.push_back(fs::path(home) / ".gitconfig");  // read last: it wins, as in git
+  for (const auto& f : files) {
+    auto text = util::read_file_if_exists(f);
+    if (!text) continue;
+    bool in_user = false;
+    for (auto line : util::split(*text, '\n')) {
+      line = util::trim(line);
+      if (line.empty() || line[0] == '#' || line[0] == ';') continue;
+      if (line[0] == '[') {
+        in_user = util::trim(line.substr(1, line.find(']') - 1)) == "user";
+        continue;
+      }
+      auto eq = line.find('=');
+      if (!in_user || eq == std::string::npos) continue;
+      std::string k = util::trim(line.substr(0, eq));
+      std::string v = util::trim(line.substr(eq + 1));
+      if (v.size() >= 2 && v.front() == '"' && v.back() == '"') v = v.substr(1, v.size() - 2);
+      if (k == "name") a.name = v;
+      else if (k == "email") a.email = v;
+    }
+  }
+  return a;
+}
+
+}  // namespace
+
 store::Author identity(const config::Config& cfg, const config::EnvLookup& env) {
   store::Author a;
   if (auto v = cfg.get("user.name")) a.name = v->value;
   if (auto v = cfg.get("user.email")) a.email = v->value;
   if (a.name.empty() || a.email.empty()) {
-    if (auto g = store::git_config_identity()) {
-      if (a.name.empty()) a.name = g->name;
-      if (a.email.empty()) a.email = g->email;
-    }
+    auto g = git_config_identity(env);
+    if (a.name.empty()) a.name = g.name;
+    if (a.email.empty()) a.email = g.email;
   }
   if (a.name.empty()) a.name = env("USER").value_or(env("LOGNAME").value_or("mlopsctl"));
   if (a.email.empty()) {
