@@ -40,8 +40,8 @@ std::string path_loop(const std::vector<CommandNode>& tree, const std::string& w
   std::string known;
   for (const auto& n : tree)
     if (!n.path.empty()) known += (known.empty() ? "" : "|") + std::string("\"") + n.path + "\"";
-  return "  local path=\"\" w\n  for w in " + words_expr + "; do\n    case \"$w\" in -*) continue ;; esac\n" +
-         "    case \"${path:+$path }$w\" in\n      " + known + ") path=\"${path:+$path }$w\" ;;\n    esac\n  done\n";
+  return "  local cmdpath=\"\" w\n  for w in " + words_expr + "; do\n    case \"$w\" in -*) continue ;; esac\n" +
+         "    case \"${cmdpath:+$cmdpath }$w\" in\n      " + known + ") cmdpath=\"${cmdpath:+$cmdpath }$w\" ;;\n    esac\n  done\n";
 }
 
 }  // namespace
@@ -97,7 +97,7 @@ std::string bash_completion(const CLI::App& app) {
       "    -C) COMPREPLY=($(compgen -d -- \"$cur\")); return ;;\n"
       "  esac\n";
   s += path_loop(tree, "\"${COMP_WORDS[@]:1:COMP_CWORD-1}\"");
-  s += "  local words\n  case \"$path\" in\n";
+  s += "  local words\n  case \"$cmdpath\" in\n";
   for (const auto& n : tree) s += "    \"" + n.path + "\") words=" + quote_single(case_words(n)) + " ;;\n";
   s += "  esac\n  COMPREPLY=($(compgen -W \"$words\" -- \"$cur\"))\n}\ncomplete -o default -F _mlopsctl mlopsctl\n";
   return s;
@@ -115,7 +115,7 @@ std::string zsh_completion(const CLI::App& app) {
       "    -C) _directories; return ;;\n"
       "  esac\n";
   s += path_loop(tree, "\"${(@)words[2,CURRENT-1]}\"");
-  s += "  local -a cmds opts\n  case \"$path\" in\n";
+  s += "  local -a cmds opts\n  case \"$cmdpath\" in\n";
   for (const auto& n : tree) {
     s += "    \"" + n.path + "\")\n      cmds=(";
     for (const auto& sub : n.subcommands) {

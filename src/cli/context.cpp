@@ -41,7 +41,7 @@ config::Config& Context::config() {
 Format Context::format() {
   std::string f = opts.output;
   if (f.empty()) f = env("MLOPS_OUTPUT").value_or("");
-  if (f.empty() && (ws_ || workspace::discover(cwd()) || env("MLOPS_DIR"))) {
+  if (f.empty()) {
     try {
       f = config().get_or("output", "table");
     } catch (const Error&) {

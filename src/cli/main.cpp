@@ -75,7 +75,13 @@ void record_span(mlops::cli::Context& ctx, int code, const std::string& error) {
   if (!ctx.has_workspace() || !ctx.root_span) return;
   try {
     auto& ws = ctx.ws();
-    if (!ws.config().get_bool("trace.enabled", true)) return;
+    bool enabled = true;
+    try {
+      enabled = ws.config().get_bool("trace.enabled", true);
+    } catch (const mlops::Error&) {
+      // A broken mlops.yaml already failed the command loudly; still record it.
+    }
+    if (!enabled) return;
     auto& tracer = ctx.tracer();
     auto& span = tracer.span(*ctx.root_span);
     span.attributes["mlopsctl.command"] = ctx.command;

@@ -74,7 +74,7 @@ constexpr const char* k_columns = "seq, ts_ns, actor, action, target, details, t
 
 std::vector<Entry> AuditLog::list(const Filter& f) {
   std::string sql = std::string("SELECT ") + k_columns + " FROM audit WHERE ts_ns >= ?1";
-  if (!f.action_prefix.empty()) sql += " AND (action = ?2 OR action LIKE ?2 || '.%')";
+  if (!f.action_prefix.empty()) sql += " AND (action = ?2 OR substr(action, 1, length(?2) + 1) = ?2 || '.')";
   if (!f.actor.empty()) sql += " AND actor = ?3";
   sql += " ORDER BY seq DESC";
   if (f.limit) sql += " LIMIT " + std::to_string(f.limit);

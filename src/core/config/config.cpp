@@ -29,12 +29,12 @@ const std::vector<KeyInfo>& known_keys() {
   static const std::vector<KeyInfo> keys = {
       {"name", "Workspace name, shown by status", "", {}},
       {"user.name", "Name recorded as author of commits and audit entries", "", {"MLOPS_USER"}},
-      {"user.email", "Email recorded as author of commits", "", {"MLOPS_USER_EMAIL"}},
+      {"user.email", "Email recorded as author of commits", "", {}},
       {"output", "Default output format: table, json or yaml", "table", {}},
       {"color", "Colors on a terminal: auto, always or never (NO_COLOR also disables)", "auto", {}},
       {"trace.enabled", "Record a span for every command and call", "true", {}},
       {"trace.retention", "How long spans are kept before 'doctor --fix' prunes them", "30d", {}},
-      {"trace.otlp_endpoint", "OTLP/HTTP endpoint for 'trace export'", "", {"OTEL_EXPORTER_OTLP_ENDPOINT"}},
+      {"trace.otlp_endpoint", "OTLP/HTTP endpoint that spans are exported to", "", {"OTEL_EXPORTER_OTLP_ENDPOINT"}},
       {"tracking.uri", "MLflow tracking server for runs and models", "", {"MLFLOW_TRACKING_URI"}},
       {"model.name", "Default model name for serve and predict", "", {"MLFLOW_MODEL_NAME"}},
       {"model.stage", "Default model alias for serve and predict", "", {"MLFLOW_MODEL_STAGE"}},
@@ -312,9 +312,11 @@ std::optional<std::string> lookup_scalar(const std::string& text, const std::vec
 
 }  // namespace
 
-std::string yaml_set(const std::string& text, const std::string& key, const std::string& value) {
-  check_key(key);
-  auto parts = util::split(key, '.');
+namespace {
+
+// The comment-preserving line edit; nullopt when the layout is beyond it.
+std::optional<std::string> line_edit_set(const std::string& text, const std::vector<std::string>& parts,
+                                         const std::string& key, const std::string& value) {
   Lines l = split_lines(text);
   std::size_t depth = 0, begin = 0, end = 0;
   int parent_indent = -2;
@@ -332,34 +334,28 @@ std::string yaml_set(const std::string& text, const std::string& key, const std:
     l.v.erase(l.v.begin() + static_cast<long>(found->line) + 1, l.v.begin() + static_cast<long>(stop));
     l.v[found->line] = replaced;
   } else {
-    // Re-walk to find the deepest existing section and insert below it.
-    std::vector<std::string> existing;
+    // Find the deepest existing section and insert below it.
     std::size_t have = 0;
-    for (std::size_t n = parts.size() - 1; n > 0; --n) {
+    std::optional<Found> sec;
+    for (std::size_t n = parts.size() - 1; n > 0 && !sec; --n) {
       std::vector<std::string> prefix(parts.begin(), parts.begin() + static_cast<long>(n));
-      if (find_path(l, prefix, depth, begin, end, parent_indent)) {
-        have = n;
-        break;
-      }
+      sec = find_path(l, prefix, depth, begin, end, parent_indent);
+      if (sec) have = n;
     }
-    int indent;
-    std::size_t insert_at;
-    if (have == 0) {
-      indent = 0;
-      insert_at = l.v.size();
+    int indent = 0;
+    std::size_t insert_at = l.v.size();
+    if (!sec) {
       while (insert_at > 0 && util::trim(l.v[insert_at - 1]).empty()) --insert_at;
     } else {
-      std::vector<std::string> prefix(parts.begin(), parts.begin() + static_cast<long>(have));
-      auto sec = find_path(l, prefix, depth, begin, end, parent_indent);
-      if (!inline_value(l.v[sec->line], sec->colon).empty())
-        throw ConfigError("cannot set " + key + ": '" + util::split(key, '.')[0] + "…' already holds a value, not a section",
+      std::string inline_v = inline_value(l.v[sec->line], sec->colon);
+      if (!inline_v.empty()) {
+        if (inline_v[0] == '{') return std::nullopt;  // flow mapping: let the YAML library rewrite it
+        throw ConfigError("cannot set " + key + ": '" + parts[have - 1] + "' already holds a value, not a section",
                           "unset it first with 'mlopsctl config unset'");
+      }
       int child = -1;
-      for (std::size_t j = begin; j < end; ++j)
-        if (significant(l.v[j])) {
-          child = indent_of(l.v[j]);
-          break;
-        }
+      for (std::size_t j = begin; j < end && child < 0; ++j)
+        if (significant(l.v[j])) child = indent_of(l.v[j]);
       indent = child >= 0 ? child : indent_of(l.v[sec->line]) + 2;
       insert_at = end;
     }
@@ -372,20 +368,29 @@ std::string yaml_set(const std::string& text, const std::string& key, const std:
   }
   std::string out = join_lines(l);
   if (!out.empty() && out.back() != '\n') out += '\n';
-  // The line editor handles block style; anything it cannot (flow mappings, odd
-  // indentation) is caught here and rewritten through the YAML library instead.
-  std::optional<std::string> check;
+  // Read the result back: the edit only stands if YAML agrees it did the job.
   try {
-    check = lookup_scalar(out, parts);
+    auto check = lookup_scalar(out, parts);
+    if (check && *check == value) return out;
   } catch (const YAML::Exception&) {
   }
-  if (check && *check == value) return out;
+  return std::nullopt;
+}
+
+}  // namespace
+
+std::string yaml_set(const std::string& text, const std::string& key, const std::string& value) {
+  check_key(key);
+  auto parts = util::split(key, '.');
+  if (auto edited = line_edit_set(text, parts, key, value)) return *edited;
   YAML::Node root = text.empty() ? YAML::Node(YAML::NodeType::Map) : YAML::Load(text);
+  if (root.IsNull()) root = YAML::Node(YAML::NodeType::Map);
   std::vector<YAML::Node> chain = {root};
   for (std::size_t i = 0; i + 1 < parts.size(); ++i) {
     YAML::Node next = chain.back()[parts[i]];
-    if (next && !next.IsMap())
-      throw ConfigError("cannot set " + key + ": '" + parts[i] + "' already holds a value, not a section");
+    if (next && !next.IsNull() && !next.IsMap())
+      throw ConfigError("cannot set " + key + ": '" + parts[i] + "' already holds a value, not a section",
+                        "unset it first with 'mlopsctl config unset'");
     chain.push_back(next);
   }
   chain.back()[parts.back()] = value;
@@ -418,6 +423,7 @@ std::optional<std::string> yaml_unset(const std::string& text, const std::string
 
 void set_in_file(const fs::path& file, const fs::path& lock_file, const std::string& key, const std::string& value) {
   check_key(key);
+  fs::create_directories(lock_file.parent_path());
   util::FileLock lock(lock_file);
   std::string text = util::read_file_if_exists(file).value_or("");
   parse_yaml(text, file.string());  // refuse to edit a file we cannot read back
@@ -427,8 +433,10 @@ void set_in_file(const fs::path& file, const fs::path& lock_file, const std::str
 
 bool unset_in_file(const fs::path& file, const fs::path& lock_file, const std::string& key) {
   check_key(key);
-  util::FileLock lock(lock_file);
   auto text = util::read_file_if_exists(file);
+  if (!text) return false;
+  util::FileLock lock(lock_file);
+  text = util::read_file_if_exists(file);
   if (!text) return false;
   parse_yaml(*text, file.string());
   auto out = yaml_unset(*text, key);

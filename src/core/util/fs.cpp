@@ -44,7 +44,9 @@ void fsync_dir(const fs::path& dir) {
 
 void atomic_write(const fs::path& path, std::string_view content, unsigned mode) {
   fs::path dir = path.parent_path().empty() ? fs::path(".") : path.parent_path();
-  fs::path tmp = dir / ("." + path.filename().string() + ".tmp-" + random_hex(6));
+  std::string tmp_name = ".";
+  tmp_name.append(path.filename().string()).append(".tmp-").append(random_hex(6));
+  fs::path tmp = dir / tmp_name;
   int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
   if (fd < 0) throw RuntimeError("cannot create " + tmp.string() + ": " + errno_text());
   const char* p = content.data();

@@ -1,0 +1,142 @@
+// Concurrency, crash and helper tests that need more than a case file.
+#include <gtest/gtest.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <nlohmann/json.hpp>
+#include <random>
+#include <set>
+#include <thread>
+
+#include "e2e/harness.hpp"
+#include "store/db.hpp"
+
+namespace mlops::e2e {
+namespace {
+
+nlohmann::json json_of(const util::ProcessResult& r) {
+  auto j = nlohmann::json::parse(r.out, nullptr, false);
+  EXPECT_FALSE(j.is_discarded()) << r.out << r.err;
+  return j;
+}
+
+TEST(Concurrency, EightProcessesTwoHundredWritesEach) {
+  constexpr int k_procs = 8;
+  constexpr int k_writes = 200;
+  TempDir dir;
+  auto home = dir.path() / "home";
+  ASSERT_EQ(sh(dir.path(), "mlopsctl init ws -q", home).exit_code, 0);
+  auto ws = dir.path() / "ws";
+
+  // Each worker is a shell loop of real mlopsctl processes; every `config set`
+  // edits mlops.yaml and appends an audit entry and a span.
+  std::string script;
+  for (int p = 0; p < k_procs; ++p)
+    script += "( i=0; while [ $i -lt " + std::to_string(k_writes) + " ]; do mlopsctl config set w" +
+              std::to_string(p) + ".k$i v$i -q || echo FAIL-" + std::to_string(p) + "-$i >&2; i=$((i+1)); done ) & ";
+  script += "wait";
+  auto r = sh(ws, script, home);
+  EXPECT_EQ(r.exit_code, 0);
+  EXPECT_EQ(r.err.find("FAIL"), std::string::npos) << r.err.substr(0, 2000);
+  EXPECT_EQ(r.err.find("locked"), std::string::npos) << r.err.substr(0, 2000);
+
+  auto list = json_of(sh(ws, "mlopsctl -o json config list", home));
+  std::set<std::string> keys;
+  for (const auto& v : list)
+    if (v["source"] == "workspace") keys.insert(v["key"].get<std::string>() + "=" + v["value"].get<std::string>());
+  for (int p = 0; p < k_procs; ++p)
+    for (int i = 0; i < k_writes; ++i)
+      EXPECT_TRUE(keys.count("w" + std::to_string(p) + ".k" + std::to_string(i) + "=v" + std::to_string(i)))
+          << "lost write w" << p << ".k" << i;
+
+  auto audit = json_of(sh(ws, "mlopsctl -o json audit log --action config.set", home));
+  EXPECT_EQ(audit.size(), static_cast<std::size_t>(k_procs * k_writes));
+  auto status = json_of(sh(ws, "mlopsctl -o json status", home));
+  EXPECT_GE(status["counts"]["spans"].get<int>(), k_procs * k_writes);
+
+  auto verify = sh(ws, "mlopsctl audit verify", home);
+  EXPECT_EQ(verify.exit_code, 0) << verify.out;
+  auto doctor = sh(ws, "mlopsctl doctor", home);
+  EXPECT_EQ(doctor.exit_code, 0) << doctor.out;
+
+  // One hand-edited row must break verification.
+  {
+    store::Db db(ws / ".mlops" / "state.db");
+    db.exec("DROP TRIGGER audit_no_update");
+    db.exec("UPDATE audit SET details = '{\"value\":\"forged\"}' WHERE seq = 777");
+  }
+  auto broken = sh(ws, "mlopsctl -o json audit verify", home);
+  EXPECT_EQ(broken.exit_code, 1);
+  EXPECT_EQ(json_of(broken)["first_bad_seq"], 777);
+}
+
+// Starts mlopsctl directly (no shell) so the kill hits it mid-write.
+pid_t spawn(const fs::path& cwd, const std::vector<std::string>& args, const fs::path& home) {
+  pid_t pid = fork();
+  if (pid == 0) {
+    if (chdir(cwd.c_str()) != 0) _exit(127);
+    setenv("HOME", home.c_str(), 1);
+    setenv("MLOPS_USER", "tester", 1);
+    int null = open("/dev/null", O_WRONLY);
+    dup2(null, 1);
+    dup2(null, 2);
+    std::vector<char*> argv;
+    std::string bin = mlopsctl().string();
+    argv.push_back(bin.data());
+    std::vector<std::string> copy = args;
+    for (auto& a : copy) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    execv(bin.c_str(), argv.data());
+    _exit(127);
+  }
+  return pid;
+}
+
+TEST(Crash, KillNineDuringWritesLeavesARepairableWorkspace) {
+  TempDir dir;
+  auto home = dir.path() / "home";
+  ASSERT_EQ(sh(dir.path(), "mlopsctl init ws -q", home).exit_code, 0);
+  auto ws = dir.path() / "ws";
+  std::mt19937 rng(42);
+  int killed = 0;
+  for (int round = 0; round < 60; ++round) {
+    std::vector<pid_t> pids;
+    for (int k = 0; k < 3; ++k)
+      pids.push_back(spawn(ws, {"config", "set", "crash.r" + std::to_string(round) + "k" + std::to_string(k), "x"}, home));
+    std::this_thread::sleep_for(std::chrono::microseconds(rng() % 8000));
+    for (pid_t p : pids) {
+      if (kill(p, SIGKILL) == 0) ++killed;
+      waitpid(p, nullptr, 0);
+    }
+  }
+  EXPECT_GT(killed, 0);
+
+  auto doctor = sh(ws, "mlopsctl doctor || mlopsctl doctor --fix", home);
+  EXPECT_EQ(doctor.exit_code, 0) << doctor.out << doctor.err;
+  EXPECT_EQ(sh(ws, "mlopsctl doctor", home).exit_code, 0);
+  auto verify = sh(ws, "mlopsctl audit verify", home);
+  EXPECT_EQ(verify.exit_code, 0) << verify.out;
+  // mlops.yaml is always whole: either the old or the new version.
+  EXPECT_EQ(sh(ws, "mlopsctl config list", home).exit_code, 0);
+  EXPECT_EQ(sh(ws, "mlopsctl config set after.crash ok -q && mlopsctl config get after.crash", home).out, "ok\n");
+}
+
+TEST(Torch, InfoRunsThroughTheHelper) {
+#ifndef MLOPS_HAVE_TORCH
+  GTEST_SKIP() << "built without MLOPS_WITH_TORCH";
+#else
+  TempDir dir;
+  auto r = sh(dir.path(), "mlopsctl -o json torch info", dir.path() / "home");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  auto j = json_of(r);
+  EXPECT_EQ(j["torch_version"].get<std::string>().rfind("1.", 0), 0u);
+  EXPECT_EQ(j["tensor_check"], 4.0);
+  EXPECT_EQ(j["protocol"], 1);
+  EXPECT_GE(j["threads"].get<int>(), 1);
+#endif
+}
+
+}  // namespace
+}  // namespace mlops::e2e

@@ -1,0 +1,149 @@
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "store/git_repo.hpp"
+#include "store/versioned.hpp"
+#include "util/error.hpp"
+#include "util/fs.hpp"
+#include "util/process.hpp"
+
+namespace mlops::store {
+namespace {
+
+class GitRepoTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() / ("mlops-git-" + util::random_hex(4));
+    fs::create_directories(dir_);
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+  fs::path dir_;
+  Author alice{"Alice", "alice@example.org"};
+};
+
+TEST_F(GitRepoTest, CommitReadAndLog) {
+  auto repo = GitRepo::init(dir_ / "repo");
+  EXPECT_FALSE(repo.resolve("main"));
+  auto c1 = repo.commit({{"prompts/a.yaml", "v1"}}, alice, "add a");
+  ASSERT_TRUE(c1);
+  auto c2 = repo.commit({{"prompts/b.yaml", "b"}}, alice, "add b");
+  auto c3 = repo.commit({{"prompts/a.yaml", "v2"}}, alice, "change a");
+  ASSERT_TRUE(c2 && c3);
+  EXPECT_EQ(c3->parents, std::vector<std::string>{c2->id});
+  EXPECT_EQ(repo.read("main", "prompts/a.yaml"), "v2");
+  EXPECT_EQ(repo.read(c1->id, "prompts/a.yaml"), "v1");
+  EXPECT_FALSE(repo.read(c1->id, "prompts/b.yaml"));
+  auto a_log = repo.log("main", "prompts/a.yaml");
+  ASSERT_EQ(a_log.size(), 2u);
+  EXPECT_EQ(a_log[0].message, "change a");
+  EXPECT_EQ(a_log[1].id, c1->id);
+  EXPECT_EQ(a_log[0].author.name, "Alice");
+  EXPECT_EQ(repo.log("main").size(), 3u);
+  EXPECT_EQ(repo.log("main", "", 1).size(), 1u);
+  auto files = repo.files("main");
+  EXPECT_EQ(files.size(), 2u);
+  EXPECT_TRUE(repo.verify().empty());
+}
+
+TEST_F(GitRepoTest, PlainGitReadsTheHistory) {
+  auto repo = GitRepo::init(dir_ / "repo");
+  repo.commit({{"x.txt", "hello\n"}}, alice, "first");
+  auto r = util::run_process({"/usr/bin/git", "-C", (dir_ / "repo").string(), "log", "--format=%an %s"});
+  EXPECT_EQ(r.out, "Alice first\n");
+  auto show = util::run_process({"/usr/bin/git", "-C", (dir_ / "repo").string(), "show", "main:x.txt"});
+  EXPECT_EQ(show.out, "hello\n");
+  auto fsck = util::run_process({"/usr/bin/git", "-C", (dir_ / "repo").string(), "fsck", "--strict"});
+  EXPECT_EQ(fsck.exit_code, 0) << fsck.err;
+}
+
+TEST_F(GitRepoTest, IdenticalContentIsANoOpAndDeletesWork) {
+  auto repo = GitRepo::init(dir_ / "repo");
+  repo.commit({{"a", "1"}, {"b", "2"}}, alice, "two files");
+  EXPECT_FALSE(repo.commit({{"a", "1"}}, alice, "same again"));
+  EXPECT_FALSE(repo.commit({{"missing", std::nullopt}}, alice, "delete nothing"));
+  auto del = repo.commit({{"a", std::nullopt}}, alice, "delete a");
+  ASSERT_TRUE(del);
+  EXPECT_FALSE(repo.read("main", "a"));
+  EXPECT_EQ(repo.read("main", "b"), "2");
+}
+
+TEST_F(GitRepoTest, RejectsPathTraversalAndGitInternals) {
+  auto repo = GitRepo::init(dir_ / "repo");
+  for (const char* bad : {"../escape", "/abs", "a/../b", ".git/config", "a//b", "", "a/", "x\\y"})
+    EXPECT_THROW(repo.commit({{bad, "x"}}, alice, "bad"), UsageError) << bad;
+  EXPECT_THROW(repo.commit({{"ok", "x"}}, alice, ""), UsageError);
+}
+
+TEST_F(GitRepoTest, TagsAndRefs) {
+  auto repo = GitRepo::init(dir_ / "repo");
+  auto c = repo.commit({{"a", "1"}}, alice, "one");
+  repo.tag("v1", "main", alice, "release 1");
+  EXPECT_THROW(repo.tag("v1", "main", alice, "again"), UsageError);
+  EXPECT_THROW(repo.tag("v2", "nope", alice, "x"), NotFoundError);
+  auto refs = repo.refs("refs/tags/");
+  ASSERT_EQ(refs.size(), 1u);
+  EXPECT_EQ(refs[0].name, "refs/tags/v1");
+  EXPECT_EQ(refs[0].target, c->id);
+  EXPECT_EQ(repo.resolve("v1"), c->id);
+}
+
+TEST_F(GitRepoTest, ConcurrentCommitsFromManyProcessesAllLand) {
+  { auto repo = GitRepo::init(dir_ / "repo"); }
+  { Db db(dir_ / "state.db", Db::Mode::create); }
+  constexpr int k_procs = 4, k_commits = 25;
+  std::vector<pid_t> kids;
+  for (int p = 0; p < k_procs; ++p) {
+    pid_t pid = fork();
+    if (pid == 0) {
+      try {
+        auto repo = GitRepo::open(dir_ / "repo");
+        Db db(dir_ / "state.db");
+        for (int i = 0; i < k_commits; ++i)
+          commit_tracked(db, repo, {{"p" + std::to_string(p) + "/f" + std::to_string(i), "x"}}, {"P", "p@x"}, "c");
+      } catch (...) {
+        _exit(1);
+      }
+      _exit(0);
+    }
+    kids.push_back(pid);
+  }
+  for (pid_t k : kids) {
+    int st = 0;
+    waitpid(k, &st, 0);
+    EXPECT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+  }
+  auto repo = GitRepo::open(dir_ / "repo");
+  EXPECT_EQ(repo.log("main").size(), static_cast<std::size_t>(k_procs * k_commits));
+  EXPECT_EQ(repo.files("main").size(), static_cast<std::size_t>(k_procs * k_commits));
+  Db db(dir_ / "state.db");
+  EXPECT_TRUE(index_differences(db, repo).empty());
+}
+
+TEST_F(GitRepoTest, IndexDriftIsDetectedAndRebuilt) {
+  auto repo = GitRepo::init(dir_ / "repo");
+  Db db(dir_ / "state.db", Db::Mode::create);
+  commit_tracked(db, repo, {{"a", "1"}, {"b", "2"}}, alice, "two");
+  EXPECT_TRUE(index_differences(db, repo).empty());
+  repo.commit({{"a", "changed behind the index"}}, alice, "direct");
+  db.exec("INSERT INTO git_files(path, blob, commit_id) VALUES ('ghost', 'x', 'y')");
+  auto diffs = index_differences(db, repo);
+  EXPECT_EQ(diffs.size(), 2u);
+  rebuild_index(db, repo);
+  EXPECT_TRUE(index_differences(db, repo).empty());
+}
+
+TEST_F(GitRepoTest, StaleLocksAreReportedAndRemoved) {
+  auto repo = GitRepo::init(dir_ / "repo");
+  repo.commit({{"a", "1"}}, alice, "one");
+  util::atomic_write(dir_ / "repo" / "refs" / "heads" / "main.lock", "");
+  auto problems = repo.verify();
+  ASSERT_EQ(problems.size(), 1u);
+  EXPECT_NE(problems[0].find("stale lock file"), std::string::npos);
+  EXPECT_EQ(repo.remove_stale_locks().size(), 1u);
+  EXPECT_TRUE(repo.verify().empty());
+  EXPECT_TRUE(repo.commit({{"a", "2"}}, alice, "two"));
+}
+
+}  // namespace
+}  // namespace mlops::store

@@ -1,0 +1,69 @@
+#include <gtest/gtest.h>
+
+#include "trace/trace.hpp"
+#include "util/error.hpp"
+#include "util/fs.hpp"
+#include "util/time.hpp"
+
+namespace mlops::trace {
+namespace {
+
+TEST(TraceParent, ParsesValidAndRejectsInvalid) {
+  auto tp = parse_traceparent("00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01");
+  ASSERT_TRUE(tp);
+  EXPECT_EQ(tp->trace_id, "0af7651916cd43dd8448eb211c80319c");
+  EXPECT_EQ(tp->span_id, "b7ad6b7169203331");
+  EXPECT_FALSE(parse_traceparent("00-00000000000000000000000000000000-b7ad6b7169203331-01"));
+  EXPECT_FALSE(parse_traceparent("00-0af7651916cd43dd8448eb211c80319c-0000000000000000-01"));
+  EXPECT_FALSE(parse_traceparent("ff-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"));
+  EXPECT_FALSE(parse_traceparent("garbage"));
+  EXPECT_FALSE(parse_traceparent("00-0AF7651916CD43DD8448EB211C80319C-b7ad6b7169203331-01"));
+}
+
+TEST(Tracer, BuildsATreeAndFlushesIt) {
+  auto dir = std::filesystem::temp_directory_path() / ("mlops-trace-" + util::random_hex(4));
+  std::filesystem::create_directories(dir);
+  {
+    store::Db db(dir / "state.db", store::Db::Mode::create);
+    Tracer t(std::string("00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"));
+    EXPECT_EQ(t.trace_id(), "0af7651916cd43dd8448eb211c80319c");
+    auto root = t.start("mlopsctl eval run");
+    auto child = t.start("chat gpt-4o", root, "client");
+    t.span(child).attributes["gen_ai.request.model"] = "gpt-4o";
+    t.end(child, Status::error, "429");
+    t.end(root, Status::ok);
+    EXPECT_EQ(t.traceparent(root).substr(0, 36), "00-0af7651916cd43dd8448eb211c80319c-");
+    t.flush(db);
+
+    auto spans = get_trace(db, "0af765");
+    ASSERT_EQ(spans.size(), 2u);
+    EXPECT_EQ(spans[0].parent_span_id, "b7ad6b7169203331");
+    EXPECT_EQ(spans[1].parent_span_id, spans[0].span_id);
+    EXPECT_EQ(spans[1].kind, "client");
+    EXPECT_EQ(spans[1].status, Status::error);
+    EXPECT_EQ(spans[1].attributes["gen_ai.request.model"], "gpt-4o");
+
+    auto list = list_traces(db, 10, std::nullopt);
+    ASSERT_EQ(list.size(), 1u);
+    EXPECT_EQ(list[0].span_count, 2);
+    EXPECT_EQ(list[0].status, Status::error);
+    EXPECT_EQ(list[0].root_name, "mlopsctl eval run");
+
+    EXPECT_THROW(get_trace(db, "ffff"), NotFoundError);
+    EXPECT_THROW(get_trace(db, "zz"), UsageError);
+    EXPECT_EQ(prune(db, util::now_ns() + 1), 2);
+    EXPECT_EQ(span_count(db), 0);
+  }
+  std::filesystem::remove_all(dir);
+}
+
+TEST(Tracer, FreshTraceWithoutParent) {
+  Tracer t;
+  EXPECT_EQ(t.trace_id().size(), 32u);
+  auto s = t.start("x");
+  EXPECT_FALSE(t.span(s).parent_span_id);
+  EXPECT_EQ(t.span(s).span_id.size(), 16u);
+}
+
+}  // namespace
+}  // namespace mlops::trace
