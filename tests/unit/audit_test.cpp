@@ -1,8 +1,7 @@
 #include <gtest/gtest.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include "audit/audit.hpp"
+#include "support.hpp"
 #include "util/fs.hpp"
 
 namespace mlops::audit {
@@ -10,16 +9,9 @@ namespace {
 
 class AuditTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() / ("mlops-audit-" + util::random_hex(4));
-    std::filesystem::create_directories(dir_);
-    db_ = std::make_unique<store::Db>(dir_ / "state.db", store::Db::Mode::create);
-  }
-  void TearDown() override {
-    db_.reset();
-    std::filesystem::remove_all(dir_);
-  }
-  std::filesystem::path dir_;
+  void SetUp() override { db_ = std::make_unique<store::Db>(dir_ / "state.db", store::Db::Mode::create); }
+  void TearDown() override { db_.reset(); }
+  testing::ScratchDir dir_{"audit"};
   std::unique_ptr<store::Db> db_;
 };
 
@@ -77,26 +69,11 @@ TEST_F(AuditTest, VerifyDetectsEditsDeletionsAndTruncation) {
 
 TEST_F(AuditTest, ConcurrentAppendsKeepOneChain) {
   constexpr int k_procs = 8, k_entries = 200;
-  std::vector<pid_t> kids;
-  for (int p = 0; p < k_procs; ++p) {
-    pid_t pid = fork();
-    if (pid == 0) {
-      try {
-        store::Db db(dir_ / "state.db");
-        AuditLog log(db);
-        for (int i = 0; i < k_entries; ++i) log.append("p" + std::to_string(p), "test.write", std::to_string(i), {});
-      } catch (...) {
-        _exit(1);
-      }
-      _exit(0);
-    }
-    kids.push_back(pid);
-  }
-  for (pid_t k : kids) {
-    int st = 0;
-    waitpid(k, &st, 0);
-    EXPECT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0);
-  }
+  testing::run_in_processes(k_procs, [&](int p) {
+    store::Db db(dir_ / "state.db");
+    AuditLog log(db);
+    for (int i = 0; i < k_entries; ++i) log.append("p" + std::to_string(p), "test.write", std::to_string(i), {});
+  });
   AuditLog log(*db_);
   EXPECT_EQ(log.count(), k_procs * k_entries);
   auto v = log.verify();

@@ -2,6 +2,7 @@
 
 #include "config/config.hpp"
 #include "util/error.hpp"
+#include "support.hpp"
 #include "util/fs.hpp"
 
 namespace mlops::config {
@@ -66,12 +67,7 @@ TEST(Keys, ValidationEnvNamesAndSecrets) {
 
 class ConfigFiles : public ::testing::Test {
  protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() / ("mlops-cfg-" + util::random_hex(4));
-    fs::create_directories(dir_);
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-  fs::path dir_;
+  testing::ScratchDir dir_{"cfg"};
 };
 
 TEST_F(ConfigFiles, PrecedenceFlagsEnvWorkspaceUserDefaults) {

@@ -1,9 +1,8 @@
 #include <gtest/gtest.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include "store/db.hpp"
 #include "util/error.hpp"
+#include "support.hpp"
 #include "util/fs.hpp"
 
 namespace mlops::store {
@@ -11,13 +10,8 @@ namespace {
 
 class DbTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() / ("mlops-db-" + util::random_hex(4));
-    fs::create_directories(dir_);
-  }
-  void TearDown() override { fs::remove_all(dir_); }
   fs::path db_path() const { return dir_ / "state.db"; }
-  fs::path dir_;
+  testing::ScratchDir dir_{"db"};
 };
 
 TEST_F(DbTest, CreateRunsMigrationsInWalMode) {
@@ -72,32 +66,17 @@ TEST_F(DbTest, StatementBindsAllTypes) {
 TEST_F(DbTest, ConcurrentWritersLoseNothing) {
   { Db db(db_path(), Db::Mode::create); }
   constexpr int k_procs = 8, k_rows = 200;
-  std::vector<pid_t> kids;
-  for (int p = 0; p < k_procs; ++p) {
-    pid_t pid = fork();
-    if (pid == 0) {
-      try {
-        Db db(db_path());
-        for (int i = 0; i < k_rows; ++i)
-          db.write([&] {
-            // read-modify-write: lost updates would show as a wrong counter
-            auto v = db.query_text("SELECT value FROM meta WHERE key='counter'");
-            int n = v ? std::stoi(*v) : 0;
-            db.prepare("INSERT OR REPLACE INTO meta(key, value) VALUES ('counter', ?)").bind_all(std::to_string(n + 1)).run();
-            db.prepare("INSERT INTO meta(key, value) VALUES (?, 'x')").bind_all("p" + std::to_string(p) + "-" + std::to_string(i)).run();
-          });
-      } catch (const std::exception& e) {
-        _exit(1);
-      }
-      _exit(0);
-    }
-    kids.push_back(pid);
-  }
-  for (pid_t k : kids) {
-    int st = 0;
-    waitpid(k, &st, 0);
-    EXPECT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0);
-  }
+  testing::run_in_processes(k_procs, [&](int p) {
+    Db db(db_path());
+    for (int i = 0; i < k_rows; ++i)
+      db.write([&] {
+        // read-modify-write: lost updates would show as a wrong counter
+        auto v = db.query_text("SELECT value FROM meta WHERE key='counter'");
+        int n = v ? std::stoi(*v) : 0;
+        db.prepare("INSERT OR REPLACE INTO meta(key, value) VALUES ('counter', ?)").bind_all(std::to_string(n + 1)).run();
+        db.prepare("INSERT INTO meta(key, value) VALUES (?, 'x')").bind_all("p" + std::to_string(p) + "-" + std::to_string(i)).run();
+      });
+  });
   Db db(db_path());
   EXPECT_EQ(db.query_text("SELECT value FROM meta WHERE key='counter'"), std::to_string(k_procs * k_rows));
   EXPECT_EQ(db.query_int("SELECT count(*) FROM meta WHERE key LIKE 'p%'"), k_procs * k_rows);

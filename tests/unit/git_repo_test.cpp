@@ -1,10 +1,9 @@
 #include <gtest/gtest.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include "store/git_repo.hpp"
 #include "store/versioned.hpp"
 #include "util/error.hpp"
+#include "support.hpp"
 #include "util/fs.hpp"
 #include "util/process.hpp"
 
@@ -13,12 +12,7 @@ namespace {
 
 class GitRepoTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() / ("mlops-git-" + util::random_hex(4));
-    fs::create_directories(dir_);
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-  fs::path dir_;
+  testing::ScratchDir dir_{"git"};
   Author alice{"Alice", "alice@example.org"};
 };
 
@@ -92,27 +86,12 @@ TEST_F(GitRepoTest, ConcurrentCommitsFromManyProcessesAllLand) {
   { auto repo = GitRepo::init(dir_ / "repo"); }
   { Db db(dir_ / "state.db", Db::Mode::create); }
   constexpr int k_procs = 4, k_commits = 25;
-  std::vector<pid_t> kids;
-  for (int p = 0; p < k_procs; ++p) {
-    pid_t pid = fork();
-    if (pid == 0) {
-      try {
-        auto repo = GitRepo::open(dir_ / "repo");
-        Db db(dir_ / "state.db");
-        for (int i = 0; i < k_commits; ++i)
-          commit_tracked(db, repo, {{"p" + std::to_string(p) + "/f" + std::to_string(i), "x"}}, {"P", "p@x"}, "c");
-      } catch (...) {
-        _exit(1);
-      }
-      _exit(0);
-    }
-    kids.push_back(pid);
-  }
-  for (pid_t k : kids) {
-    int st = 0;
-    waitpid(k, &st, 0);
-    EXPECT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0);
-  }
+  testing::run_in_processes(k_procs, [&](int p) {
+    auto repo = GitRepo::open(dir_ / "repo");
+    Db db(dir_ / "state.db");
+    for (int i = 0; i < k_commits; ++i)
+      commit_tracked(db, repo, {{"p" + std::to_string(p) + "/f" + std::to_string(i), "x"}}, {"P", "p@x"}, "c");
+  });
   auto repo = GitRepo::open(dir_ / "repo");
   EXPECT_EQ(repo.log("main").size(), static_cast<std::size_t>(k_procs * k_commits));
   EXPECT_EQ(repo.files("main").size(), static_cast<std::size_t>(k_procs * k_commits));

@@ -47,11 +47,17 @@ bool ObjectStore::contains(const std::string& sha) const {
   return fs::exists(path_of(sha), ec);
 }
 
-ObjectInfo ObjectStore::put(std::string_view content) {
+int ObjectStore::open_temp(fs::path& tmp) {
   fs::create_directories(dir_ / k_temp_dir);
-  fs::path tmp = dir_ / k_temp_dir / util::random_hex(8);
+  tmp = dir_ / k_temp_dir / util::random_hex(8);
   int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0444);
   if (fd < 0) throw RuntimeError("cannot create " + tmp.string() + ": " + std::strerror(errno));
+  return fd;
+}
+
+ObjectInfo ObjectStore::put(std::string_view content) {
+  fs::path tmp;
+  int fd = open_temp(tmp);
   try {
     write_all(fd, content.data(), content.size(), tmp);
     if (::fsync(fd) != 0) throw RuntimeError("cannot flush " + tmp.string() + ": " + std::strerror(errno));
@@ -67,10 +73,8 @@ ObjectInfo ObjectStore::put(std::string_view content) {
 ObjectInfo ObjectStore::put_file(const fs::path& source) {
   std::ifstream in(source, std::ios::binary);
   if (!in) throw NotFoundError("cannot read " + source.string() + ": " + std::strerror(errno));
-  fs::create_directories(dir_ / k_temp_dir);
-  fs::path tmp = dir_ / k_temp_dir / util::random_hex(8);
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0444);
-  if (fd < 0) throw RuntimeError("cannot create " + tmp.string() + ": " + std::strerror(errno));
+  fs::path tmp;
+  int fd = open_temp(tmp);
   util::Sha256 hash;
   std::uint64_t size = 0;
   try {

@@ -47,6 +47,8 @@ class ObjectStore {
   std::vector<ObjectProblem> repair();
 
  private:
+  // Creates a new read-only temp file under objects/tmp; returns its fd.
+  int open_temp(fs::path& tmp);
   ObjectInfo commit_temp(const fs::path& tmp, const std::string& sha, std::uint64_t size);
   void index(const std::string& sha, std::uint64_t size);
   fs::path dir_;
