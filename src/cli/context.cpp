@@ -24,18 +24,28 @@ void Context::adopt_workspace(const std::filesystem::path& root) {
   ws_ = std::make_unique<workspace::Workspace>(root, env);
 }
 
+namespace {
+
+// Global flags are the top layer of configuration.
+config::Config& with_flags(config::Config& cfg, const GlobalOptions& opts) {
+  if (!opts.output.empty()) cfg.set_flag("output", opts.output, "-o");
+  if (opts.no_color) cfg.set_flag("color", "never", "--no-color");
+  return cfg;
+}
+
+}  // namespace
+
 config::Config& Context::config() {
-  if (ws_) return ws_->config();
-  if (auto root = workspace::discover(cwd())) {
-    (void)root;
+  if (ws_) return with_flags(ws_->config(), opts);
+  if (workspace::discover(cwd()) || env("MLOPS_DIR")) {
     try {
-      return ws().config();
+      return with_flags(ws().config(), opts);
     } catch (const NotFoundError&) {
     }
   }
   if (!loose_config_)
     loose_config_ = std::make_unique<config::Config>(std::nullopt, config::user_config_path(env), env);
-  return *loose_config_;
+  return with_flags(*loose_config_, opts);
 }
 
 Format Context::format() {

@@ -145,5 +145,11 @@ int main(int argc, char** argv) {
   }
   std::cout.flush();
   record_span(ctx, code, error);
+  if (ctx.opts.verbose > 0) {
+    const auto& span = ctx.tracer().span(*ctx.root_span);
+    double ms = static_cast<double>(span.end_ns.value_or(span.start_ns) - span.start_ns) / 1e6;
+    std::cerr << "mlopsctl: " << ctx.command << " exited " << code << " after " << ms << " ms (trace "
+              << ctx.tracer().trace_id() << ")\n";
+  }
   return code;
 }
