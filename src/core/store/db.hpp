@@ -23,6 +23,8 @@ namespace fs = std::filesystem;
 inline constexpr auto k_busy_timeout = std::chrono::milliseconds{5000};
 // How long `write` keeps retrying a busy database before it gives up.
 inline constexpr auto k_write_retry_budget = std::chrono::milliseconds{120000};
+// WAL size past which a closing connection checkpoints and truncates it.
+inline constexpr std::uintmax_t k_wal_truncate_bytes = 256 * 1024;
 
 class Statement {
  public:
