@@ -24,7 +24,9 @@ void on_run(CLI::App* cmd, Context& ctx, std::function<int()> fn) {
 
 void build_app(CLI::App& app, Context& ctx) {
   app.description("mlopsctl: MLOps and LLMOps from the shell, CI and cron");
-  app.footer("Run 'mlopsctl COMMAND --help' for a command's options. Exit codes: 0 ok, 1 check failed, 2 usage or config error, 3 runtime error.");
+  app.footer(
+      "Run 'mlopsctl COMMAND --help' for a command's options. Exit codes: 0 ok, 1 check failed, 2 usage or config "
+      "error, 3 runtime error.");
   app.add_option("-C", ctx.opts.chdir, "Run as if started in DIR (repeatable, like git -C)")->type_name("DIR");
   app.add_option("-o,--output", ctx.opts.output, "Output format: table, json or yaml")
       ->check(CLI::IsMember({"table", "json", "yaml"}));

@@ -33,7 +33,8 @@ void add_audit_commands(CLI::App& app, Context& ctx) {
     emit(ctx, j, [&](std::ostream& os, bool color) {
       Table t({"SEQ", "TIME", "ACTOR", "ACTION", "TARGET", "HASH"});
       for (const auto& e : entries)
-        t.add({std::to_string(e.seq), util::format_rfc3339(e.ts_ns), e.actor, e.action, e.target, e.hash.substr(0, 12)});
+        t.add(
+            {std::to_string(e.seq), util::format_rfc3339(e.ts_ns), e.actor, e.action, e.target, e.hash.substr(0, 12)});
       t.print(os, color);
     });
     return 0;
@@ -42,10 +43,11 @@ void add_audit_commands(CLI::App& app, Context& ctx) {
   auto* verify = audit->add_subcommand("verify", "Recompute the hash chain; exit 1 if any entry was edited or removed");
   on_run(verify, ctx, [&ctx] {
     auto r = audit::AuditLog(ctx.ws().db()).verify();
-    nlohmann::json j = {{"ok", r.ok()},
-                        {"entries", r.entries},
-                        {"problems", r.problems},
-                        {"first_bad_seq", r.first_bad_seq ? nlohmann::json(*r.first_bad_seq) : nlohmann::json(nullptr)}};
+    nlohmann::json j = {
+        {"ok", r.ok()},
+        {"entries", r.entries},
+        {"problems", r.problems},
+        {"first_bad_seq", r.first_bad_seq ? nlohmann::json(*r.first_bad_seq) : nlohmann::json(nullptr)}};
     emit(ctx, j, [&](std::ostream& os, bool color) {
       if (r.ok()) {
         os << green("ok", color) << ": " << r.entries << " audit entries, hash chain intact\n";

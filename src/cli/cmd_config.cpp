@@ -42,9 +42,9 @@ int run_get(Context& ctx, const std::string& key) {
 int run_set(Context& ctx, const std::string& key, const std::string& value, bool global) {
   config::check_key(key);
   if (config::is_secret_key(key))
-    throw UsageError("refusing to store '" + key + "' in a config file: it looks like a secret",
-                     "keep secrets in the environment and store the variable's name instead, e.g. " + key +
-                         "_env: MY_VAR");
+    throw UsageError(
+        "refusing to store '" + key + "' in a config file: it looks like a secret",
+        "keep secrets in the environment and store the variable's name instead, e.g. " + key + "_env: MY_VAR");
   auto t = target_file(ctx, global);
   config::set_in_file(t.file, t.lock, key, value);
   if (!global) {

@@ -22,17 +22,21 @@ void print_tree(std::ostream& os, const std::vector<trace::Span>& spans, bool co
   std::map<std::string, bool> present;
   for (const auto& s : spans) present[s.span_id] = true;
   for (const auto& s : spans) {
-    if (s.parent_span_id && present.count(*s.parent_span_id)) children[*s.parent_span_id].push_back(&s);
-    else roots.push_back(&s);
+    if (s.parent_span_id && present.count(*s.parent_span_id))
+      children[*s.parent_span_id].push_back(&s);
+    else
+      roots.push_back(&s);
   }
   std::function<void(const trace::Span*, int)> walk = [&](const trace::Span* s, int depth) {
     std::int64_t dur = s->end_ns ? *s->end_ns - s->start_ns : 0;
     std::string status = trace::status_name(s->status);
     os << std::string(static_cast<std::size_t>(depth) * 2, ' ') << bold(s->name, color) << "  " << ms(dur) << "  "
        << (s->status == trace::Status::error ? red(status, color) : status) << "  " << dim(s->span_id, color) << "\n";
-    if (!s->status_message.empty()) os << std::string(static_cast<std::size_t>(depth) * 2 + 4, ' ') << s->status_message << "\n";
+    if (!s->status_message.empty())
+      os << std::string(static_cast<std::size_t>(depth) * 2 + 4, ' ') << s->status_message << "\n";
     for (const auto& [k, v] : s->attributes.items())
-      os << std::string(static_cast<std::size_t>(depth) * 2 + 4, ' ') << dim(k + "=" + (v.is_string() ? v.get<std::string>() : v.dump()), color) << "\n";
+      os << std::string(static_cast<std::size_t>(depth) * 2 + 4, ' ')
+         << dim(k + "=" + (v.is_string() ? v.get<std::string>() : v.dump()), color) << "\n";
     for (const auto* c : children[s->span_id]) walk(c, depth + 1);
   };
   for (const auto* r : roots) walk(r, 0);

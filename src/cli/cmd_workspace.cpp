@@ -112,7 +112,8 @@ void add_workspace_commands(CLI::App& app, Context& ctx) {
   auto tmpl = std::make_shared<std::string>("default");
   auto name = std::make_shared<std::string>();
   init->add_option("dir", *dir, "Directory to initialise (created if missing)")->capture_default_str();
-  init->add_option("-t,--template", *tmpl, "Template: default, minimal, a name under ~/.config/mlopsctl/templates, or a directory")
+  init->add_option("-t,--template", *tmpl,
+                   "Template: default, minimal, a name under ~/.config/mlopsctl/templates, or a directory")
       ->capture_default_str();
   init->add_option("--name", *name, "Workspace name (default: the directory name)");
   on_run(init, ctx, [&ctx, dir, tmpl, name] { return run_init(ctx, *dir, *tmpl, *name); });

@@ -10,7 +10,9 @@ namespace mlops::cli {
 
 namespace {
 
-bool visible(const CLI::App* a) { return !a->get_group().empty(); }
+bool visible(const CLI::App* a) {
+  return !a->get_group().empty();
+}
 
 std::string quote_single(const std::string& s) {
   std::string out = "'";
@@ -22,8 +24,10 @@ std::string escape_colon(const std::string& s) {
   std::string out;
   for (char c : s) {
     if (c == ':') out += '\\';
-    if (c == '\'') out += "'\\''";
-    else out += c;
+    if (c == '\'')
+      out += "'\\''";
+    else
+      out += c;
   }
   return out;
 }
@@ -41,7 +45,8 @@ std::string path_loop(const std::vector<CommandNode>& tree, const std::string& w
   for (const auto& n : tree)
     if (!n.path.empty()) known += (known.empty() ? "" : "|") + std::string("\"") + n.path + "\"";
   return "  local cmdpath=\"\" w\n  for w in " + words_expr + "; do\n    case \"$w\" in -*) continue ;; esac\n" +
-         "    case \"${cmdpath:+$cmdpath }$w\" in\n      " + known + ") cmdpath=\"${cmdpath:+$cmdpath }$w\" ;;\n    esac\n  done\n";
+         "    case \"${cmdpath:+$cmdpath }$w\" in\n      " + known +
+         ") cmdpath=\"${cmdpath:+$cmdpath }$w\" ;;\n    esac\n  done\n";
 }
 
 }  // namespace
@@ -181,9 +186,12 @@ void add_completion_commands(CLI::App& app, Context& ctx) {
   auto shell = std::make_shared<std::string>();
   comp->add_option("shell", *shell, "bash, zsh or fish")->required()->check(CLI::IsMember({"bash", "zsh", "fish"}));
   on_run(comp, ctx, [&app, shell] {
-    if (*shell == "bash") std::cout << bash_completion(app);
-    else if (*shell == "zsh") std::cout << zsh_completion(app);
-    else std::cout << fish_completion(app);
+    if (*shell == "bash")
+      std::cout << bash_completion(app);
+    else if (*shell == "zsh")
+      std::cout << zsh_completion(app);
+    else
+      std::cout << fish_completion(app);
     return 0;
   });
 

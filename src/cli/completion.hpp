@@ -15,7 +15,7 @@ struct CommandNode {
   std::string description;
   std::vector<std::string> subcommands;
   std::vector<std::pair<std::string, std::string>> options;  // flag spelling, description
-  std::vector<std::string> value_options;  // options that take a value
+  std::vector<std::string> value_options;                    // options that take a value
 };
 
 // Every visible command, depth first, root first.

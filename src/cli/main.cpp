@@ -30,7 +30,8 @@ void short_usage(const CLI::App& app) {
   auto subs = app.get_subcommands([](const CLI::App* s) { return !s->get_group().empty(); });
   for (const auto* s : subs) w = std::max(w, s->get_name().size());
   for (const auto* s : subs)
-    std::cout << "  " << s->get_name() << std::string(w - s->get_name().size() + 2, ' ') << s->get_description() << "\n";
+    std::cout << "  " << s->get_name() << std::string(w - s->get_name().size() + 2, ' ') << s->get_description()
+              << "\n";
   std::cout << "\nRun 'mlopsctl COMMAND --help' for details, 'mlopsctl init' to start.\n";
 }
 

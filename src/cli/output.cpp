@@ -34,26 +34,45 @@ void emit_yaml(YAML::Emitter& out, const nlohmann::json& j) {
       for (const auto& v : j) emit_yaml(out, v);
       out << YAML::EndSeq;
       break;
-    case nlohmann::json::value_t::string: out << j.get<std::string>(); break;
-    case nlohmann::json::value_t::null: out << YAML::Null; break;
-    case nlohmann::json::value_t::boolean: out << j.get<bool>(); break;
-    default: out << j.dump(); break;  // numbers: JSON's spelling is valid YAML
+    case nlohmann::json::value_t::string:
+      out << j.get<std::string>();
+      break;
+    case nlohmann::json::value_t::null:
+      out << YAML::Null;
+      break;
+    case nlohmann::json::value_t::boolean:
+      out << j.get<bool>();
+      break;
+    default:
+      out << j.dump();
+      break;  // numbers: JSON's spelling is valid YAML
   }
 }
 
 }  // namespace
 
-std::string bold(const std::string& s, bool color) { return paint(s, "1", color); }
-std::string green(const std::string& s, bool color) { return paint(s, "32", color); }
-std::string red(const std::string& s, bool color) { return paint(s, "31", color); }
-std::string yellow(const std::string& s, bool color) { return paint(s, "33", color); }
-std::string dim(const std::string& s, bool color) { return paint(s, "2", color); }
+std::string bold(const std::string& s, bool color) {
+  return paint(s, "1", color);
+}
+std::string green(const std::string& s, bool color) {
+  return paint(s, "32", color);
+}
+std::string red(const std::string& s, bool color) {
+  return paint(s, "31", color);
+}
+std::string yellow(const std::string& s, bool color) {
+  return paint(s, "33", color);
+}
+std::string dim(const std::string& s, bool color) {
+  return paint(s, "2", color);
+}
 
 void Table::print(std::ostream& os, bool color) const {
   std::vector<std::size_t> widths(headers_.size());
   for (std::size_t i = 0; i < headers_.size(); ++i) widths[i] = display_width(headers_[i]);
   for (const auto& r : rows_)
-    for (std::size_t i = 0; i < r.size() && i < widths.size(); ++i) widths[i] = std::max(widths[i], display_width(r[i]));
+    for (std::size_t i = 0; i < r.size() && i < widths.size(); ++i)
+      widths[i] = std::max(widths[i], display_width(r[i]));
   auto line = [&](const std::vector<std::string>& cells, bool header) {
     std::string out;
     for (std::size_t i = 0; i < headers_.size(); ++i) {
@@ -84,9 +103,15 @@ std::string to_yaml(const nlohmann::json& data) {
 
 void emit(Context& ctx, const nlohmann::json& data, const std::function<void(std::ostream&, bool)>& human) {
   switch (ctx.format()) {
-    case Format::json: std::cout << data.dump(2) << "\n"; break;
-    case Format::yaml: std::cout << to_yaml(data); break;
-    case Format::table: human(std::cout, ctx.color()); break;
+    case Format::json:
+      std::cout << data.dump(2) << "\n";
+      break;
+    case Format::yaml:
+      std::cout << to_yaml(data);
+      break;
+    case Format::table:
+      human(std::cout, ctx.color());
+      break;
   }
 }
 

@@ -14,12 +14,9 @@ namespace {
 constexpr int k_protocol_version = 1;
 
 nlohmann::json info() {
-  return {{"protocol", k_protocol_version},
-          {"torch_version", TORCH_VERSION},
-          {"threads", at::get_num_threads()},
-          {"cuda_available", torch::cuda::is_available()},
-          {"mkldnn_available", at::hasMKLDNN()},
-          {"tensor_check", torch::ones({2, 2}).sum().item<double>()}};
+  return {{"protocol", k_protocol_version},      {"torch_version", TORCH_VERSION},
+          {"threads", at::get_num_threads()},    {"cuda_available", torch::cuda::is_available()},
+          {"mkldnn_available", at::hasMKLDNN()}, {"tensor_check", torch::ones({2, 2}).sum().item<double>()}};
 }
 
 }  // namespace

@@ -40,8 +40,7 @@ TEST(Docs, EveryCommandAndOptionIsInTheManPages) {
     }
     for (const auto& opt : node["options"]) {
       std::string name = opt["name"];
-      EXPECT_NE(text.find(name), std::string::npos)
-          << "option " << name << " of '" << path << "' missing from man/";
+      EXPECT_NE(text.find(name), std::string::npos) << "option " << name << " of '" << path << "' missing from man/";
     }
   }
 }

@@ -6,8 +6,12 @@
 
 namespace mlops::e2e {
 
-fs::path bin_dir() { return MLOPS_BIN_DIR; }
-fs::path mlopsctl() { return bin_dir() / "mlopsctl"; }
+fs::path bin_dir() {
+  return MLOPS_BIN_DIR;
+}
+fs::path mlopsctl() {
+  return bin_dir() / "mlopsctl";
+}
 
 TempDir::TempDir() {
   path_ = fs::temp_directory_path() / ("mlops-e2e-" + util::random_hex(6));
@@ -28,8 +32,9 @@ std::string shell_quote(const std::string& s) {
 util::ProcessResult sh(const fs::path& cwd, const std::string& command, const fs::path& home, const std::string& env,
                        const std::string& input) {
   std::string script = "unset MLOPS_DIR MLOPS_OUTPUT NO_COLOR XDG_CONFIG_HOME TRACEPARENT MLOPS_TORCH_HELPER; ";
-  script += "export HOME=" + shell_quote(home.string()) + " MLOPS_USER=tester MLOPS_SRC=" + shell_quote(MLOPS_SOURCE_DIR) + " PATH=" +
-            shell_quote(bin_dir().string()) + ":\"$PATH\"; ";
+  script += "export HOME=" + shell_quote(home.string()) +
+            " MLOPS_USER=tester MLOPS_SRC=" + shell_quote(MLOPS_SOURCE_DIR) +
+            " PATH=" + shell_quote(bin_dir().string()) + ":\"$PATH\"; ";
   std::size_t start = 0;
   while (start < env.size()) {
     auto end = env.find('\n', start);

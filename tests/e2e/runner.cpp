@@ -76,10 +76,13 @@ std::vector<Step> parse_case(const fs::path& file) {
     auto sp = line.find(' ');
     std::string kind = line.substr(0, sp);
     std::string arg = sp == std::string::npos ? "" : line.substr(sp + 1);
-    if (kind == "?") steps.back().exit_code = std::stoi(arg);
-    else if (kind == ">" || kind == ">!" || kind == ">~" || kind == ">=" || kind == "!" || kind == "!!" || kind == "json")
+    if (kind == "?")
+      steps.back().exit_code = std::stoi(arg);
+    else if (kind == ">" || kind == ">!" || kind == ">~" || kind == ">=" || kind == "!" || kind == "!!" ||
+             kind == "json")
       steps.back().checks.emplace_back(kind, arg);
-    else throw std::runtime_error(file.string() + ":" + std::to_string(n) + ": unknown directive '" + kind + "'");
+    else
+      throw std::runtime_error(file.string() + ":" + std::to_string(n) + ": unknown directive '" + kind + "'");
   }
   return steps;
 }
@@ -120,16 +123,22 @@ TEST_P(CaseTest, Runs) {
     auto r = sh(dir.path() / "case", s.command, dir.path() / "home", s.env, s.input);
     EXPECT_EQ(r.exit_code, s.exit_code) << where << "\nstdout:\n" << r.out << "\nstderr:\n" << r.err;
     for (const auto& [kind, arg] : s.checks) {
-      if (kind == ">") EXPECT_NE(r.out.find(arg), std::string::npos) << where << ": stdout lacks '" << arg << "':\n" << r.out;
-      else if (kind == ">!") EXPECT_EQ(r.out.find(arg), std::string::npos) << where << ": stdout has '" << arg << "':\n" << r.out;
+      if (kind == ">")
+        EXPECT_NE(r.out.find(arg), std::string::npos) << where << ": stdout lacks '" << arg << "':\n" << r.out;
+      else if (kind == ">!")
+        EXPECT_EQ(r.out.find(arg), std::string::npos) << where << ": stdout has '" << arg << "':\n" << r.out;
       else if (kind == ">=") {
         bool line_found = false;
         for (const auto& l : util::split(r.out, '\n')) line_found = line_found || l == arg;
         EXPECT_TRUE(line_found) << where << ": no stdout line equal to '" << arg << "':\n" << r.out;
-      } else if (kind == ">~") EXPECT_TRUE(std::regex_search(r.out, std::regex(arg))) << where << ": stdout !~ /" << arg << "/:\n" << r.out;
-      else if (kind == "!") EXPECT_NE(r.err.find(arg), std::string::npos) << where << ": stderr lacks '" << arg << "':\n" << r.err;
-      else if (kind == "!!") EXPECT_EQ(r.err.find(arg), std::string::npos) << where << ": stderr has '" << arg << "':\n" << r.err;
-      else if (kind == "json") check_json(where, r.out, arg);
+      } else if (kind == ">~")
+        EXPECT_TRUE(std::regex_search(r.out, std::regex(arg))) << where << ": stdout !~ /" << arg << "/:\n" << r.out;
+      else if (kind == "!")
+        EXPECT_NE(r.err.find(arg), std::string::npos) << where << ": stderr lacks '" << arg << "':\n" << r.err;
+      else if (kind == "!!")
+        EXPECT_EQ(r.err.find(arg), std::string::npos) << where << ": stderr has '" << arg << "':\n" << r.err;
+      else if (kind == "json")
+        check_json(where, r.out, arg);
     }
     if (::testing::Test::HasFailure()) break;
   }

@@ -1,6 +1,6 @@
 // Concurrency, crash and helper tests that need more than a case file.
-#include <gtest/gtest.h>
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -34,8 +34,8 @@ TEST(Concurrency, EightProcessesTwoHundredWritesEach) {
   // edits mlops.yaml and appends an audit entry and a span.
   std::string script;
   for (int p = 0; p < k_procs; ++p)
-    script += "( i=0; while [ $i -lt " + std::to_string(k_writes) + " ]; do mlopsctl config set w" +
-              std::to_string(p) + ".k$i v$i -q || echo FAIL-" + std::to_string(p) + "-$i >&2; i=$((i+1)); done ) & ";
+    script += "( i=0; while [ $i -lt " + std::to_string(k_writes) + " ]; do mlopsctl config set w" + std::to_string(p) +
+              ".k$i v$i -q || echo FAIL-" + std::to_string(p) + "-$i >&2; i=$((i+1)); done ) & ";
   script += "wait";
   auto r = sh(ws, script, home);
   EXPECT_EQ(r.exit_code, 0);
@@ -104,7 +104,8 @@ TEST(Crash, KillNineDuringWritesLeavesARepairableWorkspace) {
   for (int round = 0; round < 60; ++round) {
     std::vector<pid_t> pids;
     for (int k = 0; k < 3; ++k)
-      pids.push_back(spawn(ws, {"config", "set", "crash.r" + std::to_string(round) + "k" + std::to_string(k), "x"}, home));
+      pids.push_back(
+          spawn(ws, {"config", "set", "crash.r" + std::to_string(round) + "k" + std::to_string(k), "x"}, home));
     std::this_thread::sleep_for(std::chrono::microseconds(rng() % 8000));
     for (pid_t p : pids) {
       if (kill(p, SIGKILL) == 0) ++killed;

@@ -1,8 +1,8 @@
 #include <gtest/gtest.h>
 
 #include "config/config.hpp"
-#include "util/error.hpp"
 #include "support.hpp"
+#include "util/error.hpp"
 #include "util/fs.hpp"
 
 namespace mlops::config {
@@ -20,7 +20,8 @@ TEST(YamlEdit, ReplacesAValueAndKeepsCommentsAndLayout) {
   std::string in = "# header\nname: ws   # inline\n\ntrace:\n  # about enabled\n  enabled: true\n  retention: 30d\n";
   std::string out = yaml_set(in, "trace.enabled", "false");
   EXPECT_EQ(out, "# header\nname: ws   # inline\n\ntrace:\n  # about enabled\n  enabled: false\n  retention: 30d\n");
-  EXPECT_EQ(yaml_set(in, "name", "other"), "# header\nname: other  # inline\n\ntrace:\n  # about enabled\n  enabled: true\n  retention: 30d\n");
+  EXPECT_EQ(yaml_set(in, "name", "other"),
+            "# header\nname: other  # inline\n\ntrace:\n  # about enabled\n  enabled: true\n  retention: 30d\n");
 }
 
 TEST(YamlEdit, InsertsNewKeysUnderTheRightSection) {
@@ -55,7 +56,8 @@ TEST(YamlEdit, UnsetRemovesKeyAndEmptiedSections) {
 TEST(Keys, ValidationEnvNamesAndSecrets) {
   EXPECT_NO_THROW(check_key("trace.enabled"));
   EXPECT_NO_THROW(check_key("providers.openai-compat.base_url"));
-  for (const char* bad : {"", "A.b", "a..b", ".a", "a.", "a b", "../x"}) EXPECT_THROW(check_key(bad), UsageError) << bad;
+  for (const char* bad : {"", "A.b", "a..b", ".a", "a.", "a b", "../x"})
+    EXPECT_THROW(check_key(bad), UsageError) << bad;
   EXPECT_EQ(env_name("trace.otlp_endpoint"), "MLOPS_TRACE_OTLP_ENDPOINT");
   EXPECT_EQ(env_name("a.b-c"), "MLOPS_A_B_C");
   EXPECT_TRUE(is_secret_key("providers.openai.api_key"));

@@ -1,8 +1,8 @@
 #include <gtest/gtest.h>
 
 #include "store/db.hpp"
-#include "util/error.hpp"
 #include "support.hpp"
+#include "util/error.hpp"
 #include "util/fs.hpp"
 
 namespace mlops::store {
@@ -24,10 +24,15 @@ TEST_F(DbTest, CreateRunsMigrationsInWalMode) {
     EXPECT_EQ(db.query_int(std::string("SELECT count(*) FROM sqlite_master WHERE name='") + t + "'"), 1) << t;
 }
 
-TEST_F(DbTest, OpenExistingRefusesMissingFile) { EXPECT_THROW(Db{db_path()}, RuntimeError); }
+TEST_F(DbTest, OpenExistingRefusesMissingFile) {
+  EXPECT_THROW(Db{db_path()}, RuntimeError);
+}
 
 TEST_F(DbTest, NewerSchemaIsRefusedWithAClearError) {
-  { Db db(db_path(), Db::Mode::create); db.exec("PRAGMA user_version=999"); }
+  {
+    Db db(db_path(), Db::Mode::create);
+    db.exec("PRAGMA user_version=999");
+  }
   try {
     Db db(db_path());
     FAIL() << "expected ConfigError";
@@ -46,6 +51,17 @@ TEST_F(DbTest, WriteRollsBackOnException) {
   EXPECT_EQ(db.query_int("SELECT count(*) FROM meta WHERE key='a'"), 0);
   db.write([&] { db.prepare("INSERT INTO meta(key, value) VALUES (?, ?)").bind_all("a", "2").run(); });
   EXPECT_EQ(db.query_text("SELECT value FROM meta WHERE key='a'"), "2");
+}
+
+TEST_F(DbTest, NestedWritesJoinTheOuterTransaction) {
+  Db db(db_path(), Db::Mode::create);
+  EXPECT_THROW(db.write([&] {
+    db.write([&] { db.prepare("INSERT INTO meta(key, value) VALUES ('inner', '1')").run(); });
+    db.read([&] { EXPECT_EQ(db.query_int("SELECT count(*) FROM meta WHERE key='inner'"), 1); });
+    throw RuntimeError("outer fails");
+  }),
+               RuntimeError);
+  EXPECT_EQ(db.query_int("SELECT count(*) FROM meta WHERE key='inner'"), 0) << "inner write outlived the rollback";
 }
 
 TEST_F(DbTest, StatementBindsAllTypes) {
@@ -73,8 +89,12 @@ TEST_F(DbTest, ConcurrentWritersLoseNothing) {
         // read-modify-write: lost updates would show as a wrong counter
         auto v = db.query_text("SELECT value FROM meta WHERE key='counter'");
         int n = v ? std::stoi(*v) : 0;
-        db.prepare("INSERT OR REPLACE INTO meta(key, value) VALUES ('counter', ?)").bind_all(std::to_string(n + 1)).run();
-        db.prepare("INSERT INTO meta(key, value) VALUES (?, 'x')").bind_all("p" + std::to_string(p) + "-" + std::to_string(i)).run();
+        db.prepare("INSERT OR REPLACE INTO meta(key, value) VALUES ('counter', ?)")
+            .bind_all(std::to_string(n + 1))
+            .run();
+        db.prepare("INSERT INTO meta(key, value) VALUES (?, 'x')")
+            .bind_all("p" + std::to_string(p) + "-" + std::to_string(i))
+            .run();
       });
   });
   Db db(db_path());

@@ -2,8 +2,8 @@
 
 #include "store/git_repo.hpp"
 #include "store/versioned.hpp"
-#include "util/error.hpp"
 #include "support.hpp"
+#include "util/error.hpp"
 #include "util/fs.hpp"
 #include "util/process.hpp"
 

@@ -47,12 +47,11 @@ std::string entry_hash(const Entry& e);
 class AuditLog {
  public:
   explicit AuditLog(store::Db& db) : db_(db) {}
-  // Appends in its own write transaction; safe under concurrent processes.
+  // Appends in a write transaction (joining the caller's if one is open, so the
+  // entry commits or rolls back with the change it records). Safe under
+  // concurrent processes: the chain is extended under SQLite's write lock.
   Entry append(const std::string& actor, const std::string& action, const std::string& target,
                const nlohmann::json& details, const std::optional<std::string>& trace_id = std::nullopt);
-  // For callers already inside Db::write: appends within that transaction.
-  Entry append_in_transaction(const std::string& actor, const std::string& action, const std::string& target,
-                              const nlohmann::json& details, const std::optional<std::string>& trace_id);
   std::vector<Entry> list(const Filter& filter = {});
   VerifyResult verify();
   std::int64_t count();

@@ -16,11 +16,16 @@ namespace mlops::config {
 
 const char* source_name(Source s) {
   switch (s) {
-    case Source::flag: return "flag";
-    case Source::env: return "env";
-    case Source::workspace: return "workspace";
-    case Source::user: return "user";
-    case Source::default_value: return "default";
+    case Source::flag:
+      return "flag";
+    case Source::env:
+      return "env";
+    case Source::workspace:
+      return "workspace";
+    case Source::user:
+      return "user";
+    case Source::default_value:
+      return "default";
   }
   return "?";
 }
@@ -61,7 +66,8 @@ EnvLookup process_env() {
 
 std::string env_name(const std::string& key) {
   std::string out = "MLOPS_";
-  for (char c : key) out += (c == '.' || c == '-') ? '_' : static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  for (char c : key)
+    out += (c == '.' || c == '-') ? '_' : static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
   return out;
 }
 
@@ -75,9 +81,10 @@ void check_key(const std::string& key) {
 bool is_secret_key(const std::string& key) {
   std::string last = key.substr(key.rfind('.') == std::string::npos ? 0 : key.rfind('.') + 1);
   if (last.size() > 4 && last.compare(last.size() - 4, 4, "_env") == 0) return false;
-  static const std::vector<std::string> words = {"api_key", "apikey", "token", "secret", "password", "passwd",
-                                                 "private_key", "access_key"};
-  return std::any_of(words.begin(), words.end(), [&](const std::string& w) { return last.find(w) != std::string::npos; });
+  static const std::vector<std::string> words = {"api_key",  "apikey", "token",       "secret",
+                                                 "password", "passwd", "private_key", "access_key"};
+  return std::any_of(words.begin(), words.end(),
+                     [&](const std::string& w) { return last.find(w) != std::string::npos; });
 }
 
 fs::path user_config_path(const EnvLookup& env) {
@@ -88,7 +95,8 @@ fs::path user_config_path(const EnvLookup& env) {
 
 namespace {
 
-void flatten(const YAML::Node& node, const std::string& prefix, std::map<std::string, std::pair<std::string, int>>& out) {
+void flatten(const YAML::Node& node, const std::string& prefix,
+             std::map<std::string, std::pair<std::string, int>>& out) {
   if (node.IsMap()) {
     for (const auto& kv : node) {
       std::string k = kv.first.as<std::string>();
@@ -204,8 +212,10 @@ Lines split_lines(const std::string& text) {
   Lines l;
   if (text.empty()) return l;
   l.v = util::split(text, '\n');
-  if (text.back() == '\n') l.v.pop_back();
-  else l.trailing_newline = false;
+  if (text.back() == '\n')
+    l.v.pop_back();
+  else
+    l.trailing_newline = false;
   return l;
 }
 

@@ -21,7 +21,7 @@ const char* source_name(Source s);
 struct KeyInfo {
   std::string key;
   std::string description;
-  std::string default_value;            // empty = no default
+  std::string default_value;             // empty = no default
   std::vector<std::string> env_aliases;  // read after MLOPS_<KEY>, in order
 };
 // Keys the product knows about; later modules extend this table.

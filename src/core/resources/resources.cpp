@@ -10,7 +10,8 @@ namespace mlops::resources {
 
 std::optional<std::string_view> embedded(std::string_view path) {
   for (std::size_t i = 0; i < detail::k_embedded_count; ++i)
-    if (detail::k_embedded[i].path == path) return std::string_view(detail::k_embedded[i].data, detail::k_embedded[i].size);
+    if (detail::k_embedded[i].path == path)
+      return std::string_view(detail::k_embedded[i].data, detail::k_embedded[i].size);
   return std::nullopt;
 }
 

@@ -37,9 +37,13 @@ Statement::Statement(sqlite3* db, std::string_view sql) : db_(db) {
   if (rc != SQLITE_OK) fail(db, rc, "cannot prepare SQL `" + std::string(sql.substr(0, 80)) + "`");
 }
 
-Statement::Statement(Statement&& other) noexcept : db_(other.db_), stmt_(other.stmt_) { other.stmt_ = nullptr; }
+Statement::Statement(Statement&& other) noexcept : db_(other.db_), stmt_(other.stmt_) {
+  other.stmt_ = nullptr;
+}
 
-Statement::~Statement() { sqlite3_finalize(stmt_); }
+Statement::~Statement() {
+  sqlite3_finalize(stmt_);
+}
 
 Statement& Statement::bind(int index, std::int64_t value) {
   sqlite3_bind_int64(stmt_, index, value);
@@ -75,9 +79,15 @@ void Statement::reset() {
   sqlite3_clear_bindings(stmt_);
 }
 
-bool Statement::is_null(int column) const { return sqlite3_column_type(stmt_, column) == SQLITE_NULL; }
-std::int64_t Statement::get_int(int column) const { return sqlite3_column_int64(stmt_, column); }
-double Statement::get_double(int column) const { return sqlite3_column_double(stmt_, column); }
+bool Statement::is_null(int column) const {
+  return sqlite3_column_type(stmt_, column) == SQLITE_NULL;
+}
+std::int64_t Statement::get_int(int column) const {
+  return sqlite3_column_int64(stmt_, column);
+}
+double Statement::get_double(int column) const {
+  return sqlite3_column_double(stmt_, column);
+}
 std::string Statement::get_text(int column) const {
   auto* p = reinterpret_cast<const char*>(sqlite3_column_text(stmt_, column));
   return p ? std::string(p, static_cast<std::size_t>(sqlite3_column_bytes(stmt_, column))) : std::string();
@@ -86,7 +96,9 @@ std::optional<std::string> Statement::get_optional_text(int column) const {
   if (is_null(column)) return std::nullopt;
   return get_text(column);
 }
-int Statement::column_count() const { return sqlite3_column_count(stmt_); }
+int Statement::column_count() const {
+  return sqlite3_column_count(stmt_);
+}
 
 Db::Db(const fs::path& path, Mode mode) : path_(path) {
   int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | (mode == Mode::create ? SQLITE_OPEN_CREATE : 0);
@@ -123,7 +135,9 @@ Db::~Db() {
   sqlite3_close_v2(db_);
 }
 
-Statement Db::prepare(std::string_view sql) { return Statement(db_, sql); }
+Statement Db::prepare(std::string_view sql) {
+  return Statement(db_, sql);
+}
 
 void Db::exec(std::string_view sql) {
   std::string s(sql);
@@ -149,6 +163,10 @@ std::optional<std::string> Db::query_text(std::string_view sql) {
 }
 
 void Db::write(const std::function<void()>& fn) {
+  if (sqlite3_get_autocommit(db_) == 0) {
+    fn();  // already inside a transaction: the outer one commits or rolls back
+    return;
+  }
   auto deadline = std::chrono::steady_clock::now() + k_write_retry_budget;
   std::minstd_rand jitter(std::random_device{}());
   auto pause = std::chrono::milliseconds(2);
@@ -157,8 +175,8 @@ void Db::write(const std::function<void()>& fn) {
       exec("BEGIN IMMEDIATE");
     } catch (const BusyError&) {
       if (std::chrono::steady_clock::now() > deadline)
-        throw RuntimeError("workspace database stayed busy for " +
-                               std::to_string(k_write_retry_budget.count() / 1000) + " s: " + path_.string(),
+        throw RuntimeError("workspace database stayed busy for " + std::to_string(k_write_retry_budget.count() / 1000) +
+                               " s: " + path_.string(),
                            "another mlopsctl process is writing; retry when it has finished");
       std::this_thread::sleep_for(pause + std::chrono::milliseconds(jitter() % (pause.count() + 1)));
       pause = std::min(pause * 2, std::chrono::milliseconds(200));
@@ -180,6 +198,10 @@ void Db::write(const std::function<void()>& fn) {
 }
 
 void Db::read(const std::function<void()>& fn) {
+  if (sqlite3_get_autocommit(db_) == 0) {
+    fn();
+    return;
+  }
   exec("BEGIN");
   try {
     fn();
@@ -190,11 +212,17 @@ void Db::read(const std::function<void()>& fn) {
   }
 }
 
-std::int64_t Db::last_insert_rowid() const { return sqlite3_last_insert_rowid(db_); }
+std::int64_t Db::last_insert_rowid() const {
+  return sqlite3_last_insert_rowid(db_);
+}
 
-int Db::user_version() { return static_cast<int>(query_int("PRAGMA user_version")); }
+int Db::user_version() {
+  return static_cast<int>(query_int("PRAGMA user_version"));
+}
 
-std::string Db::journal_mode() { return query_text("PRAGMA journal_mode").value_or(""); }
+std::string Db::journal_mode() {
+  return query_text("PRAGMA journal_mode").value_or("");
+}
 
 std::vector<std::string> Db::integrity_check() {
   std::vector<std::string> out;

@@ -99,6 +99,8 @@ class Db {
   // Runs `fn` in one write transaction (BEGIN IMMEDIATE). On SQLITE_BUSY the
   // transaction is rolled back and `fn` runs again, with backoff, for up to
   // k_write_retry_budget. Any other exception rolls back and propagates.
+  // Nested calls join the outer transaction, so helpers that write (audit
+  // appends, object indexing) compose inside a caller's unit of work.
   void write(const std::function<void()>& fn);
   // A read transaction: one consistent snapshot for several queries.
   void read(const std::function<void()>& fn);

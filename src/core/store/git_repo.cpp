@@ -97,7 +97,9 @@ void check_repo_path(const std::string& path) {
 }
 
 GitRepo::GitRepo(git_repository* repo, fs::path path) : repo_(repo), path_(std::move(path)) {}
-GitRepo::GitRepo(GitRepo&& o) noexcept : repo_(o.repo_), path_(std::move(o.path_)) { o.repo_ = nullptr; }
+GitRepo::GitRepo(GitRepo&& o) noexcept : repo_(o.repo_), path_(std::move(o.path_)) {
+  o.repo_ = nullptr;
+}
 GitRepo::~GitRepo() {
   if (repo_) git_repository_free(repo_);
 }
@@ -145,7 +147,8 @@ std::optional<CommitInfo> GitRepo::commit(const FileChanges& changes, const Auth
       u.action = GIT_TREE_UPDATE_UPSERT;
       u.filemode = GIT_FILEMODE_BLOB;
     } else {
-      if (git_oid zero_check = entry_id(base.get(), path); git_oid_is_zero(&zero_check)) continue;  // deleting an absent file is a no-op
+      if (git_oid zero_check = entry_id(base.get(), path); git_oid_is_zero(&zero_check))
+        continue;  // deleting an absent file is a no-op
       u.action = GIT_TREE_UPDATE_REMOVE;
     }
     updates.push_back(u);
@@ -182,8 +185,8 @@ std::optional<CommitInfo> GitRepo::commit(const FileChanges& changes, const Auth
   Reference ref;
   std::string log_msg = "mlopsctl: " + util::split(message, '\n').front();
   if (has_parent) {
-    check(git_reference_create_matching(ref.out(), repo_, ref_name.c_str(), &commit_id, 1,
-                                        git_commit_id(parent.get()), log_msg.c_str()),
+    check(git_reference_create_matching(ref.out(), repo_, ref_name.c_str(), &commit_id, 1, git_commit_id(parent.get()),
+                                        log_msg.c_str()),
           "cannot advance " + ref_name + " (it moved during the commit; retry)");
   } else {
     check(git_reference_create(ref.out(), repo_, ref_name.c_str(), &commit_id, 0, log_msg.c_str()),

@@ -129,7 +129,9 @@ std::string ObjectStore::get(const std::string& sha) const {
   return std::move(*content);
 }
 
-std::uint64_t ObjectStore::count() { return static_cast<std::uint64_t>(db_.query_int("SELECT count(*) FROM objects")); }
+std::uint64_t ObjectStore::count() {
+  return static_cast<std::uint64_t>(db_.query_int("SELECT count(*) FROM objects"));
+}
 
 std::vector<ObjectProblem> ObjectStore::verify() {
   std::vector<ObjectProblem> problems;

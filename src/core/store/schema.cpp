@@ -65,6 +65,8 @@ CREATE TABLE git_files (
   return list;
 }
 
-int latest_schema_version() { return migrations().back().version; }
+int latest_schema_version() {
+  return migrations().back().version;
+}
 
 }  // namespace mlops::store

@@ -33,8 +33,10 @@ std::vector<IndexDifference> index_differences(Db& db, const GitRepo& repo) {
   while (st.step()) indexed[st.get_text(0)] = st.get_text(1);
   for (const auto& [path, blob] : in_git) {
     auto it = indexed.find(path);
-    if (it == indexed.end()) out.push_back({path, "in git but missing from the index"});
-    else if (it->second != blob) out.push_back({path, "index points to an older version"});
+    if (it == indexed.end())
+      out.push_back({path, "in git but missing from the index"});
+    else if (it->second != blob)
+      out.push_back({path, "index points to an older version"});
   }
   for (const auto& [path, _] : indexed)
     if (!in_git.count(path)) out.push_back({path, "in the index but not in git"});

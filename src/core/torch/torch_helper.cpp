@@ -22,9 +22,9 @@ std::filesystem::path locate_helper(const std::optional<std::string>& configured
     if (::access(p.c_str(), X_OK) == 0) return p;
   std::string where;
   for (const auto& p : tried) where += (where.empty() ? "" : ", ") + p.string();
-  throw RuntimeError("this command needs the torch helper " + std::string(k_helper_name) + ", not found (looked in " +
-                         where + ")",
-                     "build it with 'cmake -DMLOPS_WITH_TORCH=ON' (needs libtorch-dev), or set MLOPS_TORCH_HELPER");
+  throw RuntimeError(
+      "this command needs the torch helper " + std::string(k_helper_name) + ", not found (looked in " + where + ")",
+      "build it with 'cmake -DMLOPS_WITH_TORCH=ON' (needs libtorch-dev), or set MLOPS_TORCH_HELPER");
 }
 
 nlohmann::json call(const std::filesystem::path& helper, const std::string& command, const nlohmann::json& request) {

@@ -8,9 +8,12 @@ namespace mlops::trace {
 
 const char* status_name(Status s) {
   switch (s) {
-    case Status::unset: return "unset";
-    case Status::ok: return "ok";
-    case Status::error: return "error";
+    case Status::unset:
+      return "unset";
+    case Status::ok:
+      return "ok";
+    case Status::error:
+      return "error";
   }
   return "unset";
 }
@@ -54,8 +57,10 @@ std::size_t Tracer::start(const std::string& name, std::optional<std::size_t> pa
   Span s;
   s.trace_id = trace_id_;
   s.span_id = util::random_hex(8);
-  if (parent) s.parent_span_id = spans_.at(*parent).span_id;
-  else if (spans_.empty()) s.parent_span_id = inherited_parent_;
+  if (parent)
+    s.parent_span_id = spans_.at(*parent).span_id;
+  else if (spans_.empty())
+    s.parent_span_id = inherited_parent_;
   s.name = name;
   s.kind = kind;
   s.start_ns = util::now_ns();
@@ -152,7 +157,9 @@ std::vector<Span> get_trace(store::Db& db, const std::string& id) {
   return out;
 }
 
-std::int64_t span_count(store::Db& db) { return db.query_int("SELECT count(*) FROM spans"); }
+std::int64_t span_count(store::Db& db) {
+  return db.query_int("SELECT count(*) FROM spans");
+}
 
 std::int64_t prune(store::Db& db, std::int64_t cutoff_ns) {
   std::int64_t n = 0;
@@ -175,8 +182,8 @@ nlohmann::json to_json(const Span& s) {
           {"start_time", util::format_rfc3339(s.start_ns)},
           {"start_time_unix_nano", s.start_ns},
           {"end_time_unix_nano", s.end_ns ? nlohmann::json(*s.end_ns) : nlohmann::json(nullptr)},
-          {"duration_ms", s.end_ns ? nlohmann::json(static_cast<double>(*s.end_ns - s.start_ns) / 1e6)
-                                   : nlohmann::json(nullptr)},
+          {"duration_ms",
+           s.end_ns ? nlohmann::json(static_cast<double>(*s.end_ns - s.start_ns) / 1e6) : nlohmann::json(nullptr)},
           {"status", status_name(s.status)},
           {"status_message", s.status_message},
           {"attributes", s.attributes}};

@@ -14,7 +14,9 @@
 namespace mlops::util {
 
 namespace {
-std::string errno_text() { return std::strerror(errno); }
+std::string errno_text() {
+  return std::strerror(errno);
+}
 }  // namespace
 
 std::optional<std::string> read_file_if_exists(const fs::path& path) {

@@ -9,8 +9,7 @@ namespace mlops::util {
 class FileLock {
  public:
   // Blocks until the exclusive lock is held or `timeout` passes (then RuntimeError).
-  explicit FileLock(const std::filesystem::path& path,
-                    std::chrono::milliseconds timeout = std::chrono::seconds(60));
+  explicit FileLock(const std::filesystem::path& path, std::chrono::milliseconds timeout = std::chrono::seconds(60));
   ~FileLock();
   FileLock(const FileLock&) = delete;
   FileLock& operator=(const FileLock&) = delete;

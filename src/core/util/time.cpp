@@ -36,11 +36,16 @@ std::int64_t parse_duration_ns(const std::string& text) {
     throw UsageError("invalid duration '" + text + "'", "use a number and a unit: 45s, 15m, 12h, 30d or 2w");
   const std::int64_t s = 1000000000;
   switch (text.back()) {
-    case 's': return n * s;
-    case 'm': return n * 60 * s;
-    case 'h': return n * 3600 * s;
-    case 'd': return n * 86400 * s;
-    case 'w': return n * 7 * 86400 * s;
+    case 's':
+      return n * s;
+    case 'm':
+      return n * 60 * s;
+    case 'h':
+      return n * 3600 * s;
+    case 'd':
+      return n * 86400 * s;
+    case 'w':
+      return n * 7 * 86400 * s;
     default:
       throw UsageError("invalid duration unit in '" + text + "'", "use s, m, h, d or w");
   }

@@ -42,10 +42,14 @@ StatusReport status(Workspace& ws) {
 
 const char* check_state_name(CheckState s) {
   switch (s) {
-    case CheckState::ok: return "ok";
-    case CheckState::warning: return "warning";
-    case CheckState::error: return "error";
-    case CheckState::fixed: return "fixed";
+    case CheckState::ok:
+      return "ok";
+    case CheckState::warning:
+      return "warning";
+    case CheckState::error:
+      return "error";
+    case CheckState::fixed:
+      return "fixed";
   }
   return "?";
 }
@@ -188,8 +192,10 @@ DoctorReport doctor(const fs::path& root, bool fix, const config::EnvLookup& env
     audit::AuditLog log(*db);
     auto v = log.verify();
     au.details = v.problems;
-    if (!v.ok()) au.state = CheckState::error;
-    else au.details.push_back(std::to_string(v.entries) + " entries, chain intact");
+    if (!v.ok())
+      au.state = CheckState::error;
+    else
+      au.details.push_back(std::to_string(v.entries) + " entries, chain intact");
   } else {
     au = {"audit", CheckState::error, {"skipped: database unavailable"}};
   }

@@ -49,8 +49,10 @@ store::Author git_config_identity(const config::EnvLookup& env) {
   store::Author a;
   std::vector<fs::path> files;
   auto home = env("HOME").value_or("/");
-  if (auto xdg = env("XDG_CONFIG_HOME"); xdg && !xdg->empty()) files.push_back(fs::path(*xdg) / "git" / "config");
-  else files.push_back(fs::path(home) / ".config" / "git" / "config");
+  if (auto xdg = env("XDG_CONFIG_HOME"); xdg && !xdg->empty())
+    files.push_back(fs::path(*xdg) / "git" / "config");
+  else
+    files.push_back(fs::path(home) / ".config" / "git" / "config");
   files.push_back(fs::path(home) / ".gitconfig");  // read last: it wins, as in git
   for (const auto& f : files) {
     auto text = util::read_file_if_exists(f);
@@ -68,8 +70,10 @@ store::Author git_config_identity(const config::EnvLookup& env) {
       std::string k = util::trim(line.substr(0, eq));
       std::string v = util::trim(line.substr(eq + 1));
       if (v.size() >= 2 && v.front() == '"' && v.back() == '"') v = v.substr(1, v.size() - 2);
-      if (k == "name") a.name = v;
-      else if (k == "email") a.email = v;
+      if (k == "name")
+        a.name = v;
+      else if (k == "email")
+        a.email = v;
     }
   }
   return a;
@@ -120,12 +124,13 @@ store::GitRepo& Workspace::git() {
 }
 
 config::Config& Workspace::config() {
-  if (!config_)
-    config_ = std::make_unique<config::Config>(paths_.config_file(), config::user_config_path(env_), env_);
+  if (!config_) config_ = std::make_unique<config::Config>(paths_.config_file(), config::user_config_path(env_), env_);
   return *config_;
 }
 
-store::Author Workspace::author() { return identity(config(), env_); }
+store::Author Workspace::author() {
+  return identity(config(), env_);
+}
 
 namespace {
 

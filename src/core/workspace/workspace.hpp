@@ -67,7 +67,7 @@ class Workspace {
 
 struct InitOptions {
   std::string template_name = "default";
-  std::string name;  // defaults to the directory name
+  std::string name;                     // defaults to the directory name
   std::vector<fs::path> template_dirs;  // searched before the embedded templates
 };
 
