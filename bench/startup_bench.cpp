@@ -74,6 +74,13 @@ std::string joined(const std::vector<std::string>& v) {
   return s;
 }
 
+std::string describe(int status) {
+  if (WIFSIGNALED(status)) return "killed by signal " + std::to_string(WTERMSIG(status));
+  if (WEXITSTATUS(status) == 127) return "could not be executed";
+  if (WEXITSTATUS(status) == 126) return "could not set up stdio or --cwd";
+  return "exit status " + std::to_string(WEXITSTATUS(status));
+}
+
 // Runs `c` once; returns {wall ms, peak RSS MiB}. Only async-signal-safe calls
 // happen between fork and exec.
 std::pair<double, double> run_once(Command& c, int devnull, const char* cwd) {
@@ -92,11 +99,7 @@ std::pair<double, double> run_once(Command& c, int devnull, const char* cwd) {
     if (errno != EINTR) die(std::string("wait4: ") + std::strerror(errno));
   double t1 = now_ms();
   if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-    std::string why = WIFSIGNALED(status) ? "killed by signal " + std::to_string(WTERMSIG(status))
-                      : WEXITSTATUS(status) == 127 ? std::string("could not be executed")
-                      : WEXITSTATUS(status) == 126 ? std::string("could not set up stdio or --cwd")
-                                                   : "exit status " + std::to_string(WEXITSTATUS(status));
-    die(c.label + " (" + joined(c.args) + ") failed: " + why);
+    die(c.label + " (" + joined(c.args) + ") failed: " + describe(status));
   }
   return {t1 - t0, static_cast<double>(ru.ru_maxrss) / 1024.0};
 }
@@ -159,8 +162,8 @@ std::string to_json(const std::vector<Command>& cmds, int runs, int warmup) {
 void print_table(const std::vector<Command>& cmds, int runs, int warmup, const std::string& cwd) {
   int w = 7;
   for (const auto& c : cmds) w = std::max(w, static_cast<int>(c.label.size()));
-  std::printf("%d runs per command after %d warm-up, round-robin%s%s\n", runs, warmup,
-              cwd.empty() ? "" : "; cwd ", cwd.c_str());
+  std::printf("%d runs per command after %d warm-up, round-robin%s%s\n", runs, warmup, cwd.empty() ? "" : "; cwd ",
+              cwd.c_str());
   for (const auto& c : cmds) std::printf("  %-*s  %s\n", w, c.label.c_str(), joined(c.args).c_str());
   std::printf("%-*s %10s %8s %8s %11s %11s %8s\n", w, "command", "median ms", "p90 ms", "min ms", "rss med MB",
               "rss max MB", "vs peer");
@@ -168,8 +171,10 @@ void print_table(const std::vector<Command>& cmds, int runs, int warmup, const s
   for (std::size_t i = 0; i < cmds.size(); ++i) {
     Stats s = stats(cmds[i]);
     char ratio[32];
-    if (i == 0) std::snprintf(ratio, sizeof ratio, "peer");
-    else std::snprintf(ratio, sizeof ratio, "%.2fx", s.median / peer);
+    if (i == 0)
+      std::snprintf(ratio, sizeof ratio, "peer");
+    else
+      std::snprintf(ratio, sizeof ratio, "%.2fx", s.median / peer);
     std::printf("%-*s %10.2f %8.2f %8.2f %11.1f %11.1f %8s\n", w, cmds[i].label.c_str(), s.median, s.p90, s.min,
                 s.rss_median, s.rss_max, ratio);
   }
@@ -193,23 +198,34 @@ int main(int argc, char** argv) {
     }
     if (i + 1 >= argc) die("missing value for " + opt + "\n" + k_usage);
     const char* val = argv[++i];
-    if (opt == "--runs") runs = static_cast<int>(number(val, "--runs"));
-    else if (opt == "--warmup") warmup = static_cast<int>(number(val, "--warmup"));
-    else if (opt == "--cwd") cwd = val;
-    else if (opt == "--json") json = val;
-    else if (opt == "--max-ms") max_ms = number(val, "--max-ms");
-    else if (opt == "--max-rss-mb") max_mb = number(val, "--max-rss-mb");
-    else if (opt == "--check") checks.emplace_back(val);
-    else die("unknown option " + opt + "\n" + k_usage);
+    if (opt == "--runs")
+      runs = static_cast<int>(number(val, "--runs"));
+    else if (opt == "--warmup")
+      warmup = static_cast<int>(number(val, "--warmup"));
+    else if (opt == "--cwd")
+      cwd = val;
+    else if (opt == "--json")
+      json = val;
+    else if (opt == "--max-ms")
+      max_ms = number(val, "--max-ms");
+    else if (opt == "--max-rss-mb")
+      max_mb = number(val, "--max-rss-mb");
+    else if (opt == "--check")
+      checks.emplace_back(val);
+    else
+      die("unknown option " + opt + "\n" + k_usage);
   }
+  bool want_label = false;
   for (; i < argc; ++i) {
     if (std::strcmp(argv[i], "--") == 0) {
       cmds.emplace_back();
-      continue;
+      want_label = true;
+    } else if (want_label) {
+      cmds.back().label = argv[i];
+      want_label = false;
+    } else {
+      cmds.back().args.emplace_back(argv[i]);
     }
-    auto& c = cmds.back();
-    if (c.label.empty()) c.label = argv[i];
-    else c.args.emplace_back(argv[i]);
   }
   if (cmds.empty()) die(std::string("no commands given\n") + k_usage);
   if (runs < 1) die("--runs must be at least 1");
@@ -241,15 +257,17 @@ int main(int argc, char** argv) {
   if (json != "-") print_table(cmds, runs, warmup, cwd);
   if (!json.empty()) {
     std::string text = to_json(cmds, runs, warmup);
-    if (json == "-") std::cout << text;
-    else if (!(std::ofstream(json) << text)) die("cannot write " + json);
+    if (json == "-")
+      std::cout << text;
+    else if (!(std::ofstream(json) << text))
+      die("cannot write " + json);
   }
 
   std::fflush(stdout);
   int failed = 0;
   for (std::size_t k = 0; k < n; ++k) {
-    bool checked = checks.empty() ? (k > 0 || n == 1)
-                                  : std::find(checks.begin(), checks.end(), cmds[k].label) != checks.end();
+    bool checked =
+        checks.empty() ? (k > 0 || n == 1) : std::find(checks.begin(), checks.end(), cmds[k].label) != checks.end();
     if (!checked || (max_ms <= 0 && max_mb <= 0)) continue;
     Stats s = stats(cmds[k]);
     bool slow = max_ms > 0 && s.median > max_ms, big = max_mb > 0 && s.rss_max > max_mb;
