@@ -12,12 +12,12 @@ _mlopsctl() {
   for w in "${COMP_WORDS[@]:1:COMP_CWORD-1}"; do
     case "$w" in -*) continue ;; esac
     case "${cmdpath:+$cmdpath }$w" in
-      "init"|"status"|"doctor"|"version"|"config"|"config get"|"config set"|"config unset"|"config list"|"config keys"|"audit"|"audit log"|"audit verify"|"trace"|"trace list"|"trace show"|"torch"|"torch info"|"completion") cmdpath="${cmdpath:+$cmdpath }$w" ;;
+      "init"|"status"|"doctor"|"version"|"config"|"config get"|"config set"|"config unset"|"config list"|"config keys"|"prompt"|"prompt commit"|"prompt list"|"prompt show"|"prompt log"|"prompt diff"|"prompt rollback"|"prompt deploy"|"prompt labels"|"prompt render"|"prompt submit"|"prompt approve"|"prompt reject"|"audit"|"audit log"|"audit verify"|"trace"|"trace list"|"trace show"|"torch"|"torch info"|"completion") cmdpath="${cmdpath:+$cmdpath }$w" ;;
     esac
   done
   local words
   case "$cmdpath" in
-    "") words='init status doctor version config audit trace torch completion --help -h -C --output -o --quiet -q --verbose -v --no-color --version' ;;
+    "") words='init status doctor version config prompt audit trace torch completion --help -h -C --output -o --quiet -q --verbose -v --no-color --version' ;;
     "init") words='--help -h --template -t --name' ;;
     "status") words='--help -h' ;;
     "doctor") words='--help -h --fix' ;;
@@ -28,6 +28,19 @@ _mlopsctl() {
     "config unset") words='--help -h --global' ;;
     "config list") words='--help -h --show-origin' ;;
     "config keys") words='--help -h' ;;
+    "prompt") words='commit list show log diff rollback deploy labels render submit approve reject --help -h' ;;
+    "prompt commit") words='--help -h --file -f --message -m --allow-secrets' ;;
+    "prompt list") words='--help -h' ;;
+    "prompt show") words='--help -h --raw' ;;
+    "prompt log") words='--help -h --limit -n' ;;
+    "prompt diff") words='--help -h --stat' ;;
+    "prompt rollback") words='--help -h --to --message -m' ;;
+    "prompt deploy") words='--help -h --env --message -m' ;;
+    "prompt labels") words='--help -h' ;;
+    "prompt render") words='--help -h --var --vars-file' ;;
+    "prompt submit") words='--help -h --message -m' ;;
+    "prompt approve") words='--help -h --message -m' ;;
+    "prompt reject") words='--help -h --message -m' ;;
     "audit") words='log verify --help -h' ;;
     "audit log") words='--help -h --since --action --actor --limit -n' ;;
     "audit verify") words='--help -h' ;;

@@ -72,6 +72,33 @@ TEST(Concurrency, EightProcessesTwoHundredWritesEach) {
   EXPECT_EQ(json_of(broken)["first_bad_seq"], 777);
 }
 
+TEST(Concurrency, ProcessesCommittingOnePromptGetConsecutiveVersions) {
+  constexpr int k_procs = 4;
+  constexpr int k_commits = 10;
+  TempDir dir;
+  auto home = dir.path() / "home";
+  ASSERT_EQ(sh(dir.path(), "mlopsctl init ws -q", home).exit_code, 0);
+  auto ws = dir.path() / "ws";
+  std::string script;
+  for (int p = 0; p < k_procs; ++p)
+    script += "( i=0; while [ $i -lt " + std::to_string(k_commits) + " ]; do echo \"p" + std::to_string(p) +
+              " $i\" | mlopsctl prompt commit shared -f - -q || echo FAIL >&2; i=$((i+1)); done ) & ";
+  script += "wait";
+  auto r = sh(ws, script, home);
+  EXPECT_EQ(r.err.find("FAIL"), std::string::npos) << r.err.substr(0, 2000);
+  auto log = json_of(sh(ws, "mlopsctl -o json prompt log shared", home));
+  ASSERT_EQ(log.size(), static_cast<std::size_t>(k_procs * k_commits));
+  std::set<std::string> contents;
+  for (std::size_t i = 0; i < log.size(); ++i) {
+    EXPECT_EQ(log[i]["version"], static_cast<int>(log.size() - i)) << "versions must be consecutive";
+    contents.insert(log[i]["sha256"].get<std::string>());
+  }
+  EXPECT_EQ(contents.size(), log.size()) << "a version was lost or duplicated";
+  auto git = sh(ws, "git -C .mlops/repo log --format=%s -- prompts/shared.txt | wc -l", home);
+  EXPECT_EQ(std::stoi(git.out), k_procs * k_commits);
+  EXPECT_EQ(sh(ws, "mlopsctl doctor", home).exit_code, 0);
+}
+
 // Starts mlopsctl directly (no shell) so the kill hits it mid-write.
 pid_t spawn(const fs::path& cwd, const std::vector<std::string>& args, const fs::path& home) {
   pid_t pid = fork();

@@ -45,6 +45,7 @@ const std::vector<KeyInfo>& known_keys() {
       {"model.stage", "Default model alias for serve and predict", "", {"MLFLOW_MODEL_STAGE"}},
       {"data.loader", "Data loader for training: csv, jsonl, json, sqlite, feature-store", "", {"DATA_LOADER_TYPE"}},
       {"data.source_path", "Data source for the loader", "", {"DATA_SOURCE_PATH"}},
+      {"prompts.protected_envs", "Environments that accept only approved prompt versions, e.g. [production]", "", {}},
       {"torch.helper", "Path of the mlopsctl-torch helper (default: beside the binary)", "", {}},
   };
   return keys;

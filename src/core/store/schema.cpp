@@ -61,6 +61,46 @@ CREATE TABLE git_files (
   commit_id  TEXT NOT NULL
 );
 )sql"},
+      {2, R"sql(
+-- Prompt store index. Git (.mlops/repo) is the source of truth: every row here
+-- is rebuilt from commit trailers by 'doctor --fix'.
+CREATE TABLE prompt_versions (
+  name           TEXT NOT NULL,
+  version        INTEGER NOT NULL,
+  commit_id      TEXT NOT NULL,
+  path           TEXT NOT NULL,
+  content_sha256 TEXT NOT NULL,
+  author         TEXT NOT NULL,
+  email          TEXT NOT NULL,
+  message        TEXT NOT NULL,
+  ts_ns          INTEGER NOT NULL,
+  status         TEXT NOT NULL DEFAULT 'draft',
+  PRIMARY KEY (name, version)
+) WITHOUT ROWID;
+
+CREATE TABLE prompt_labels (
+  name    TEXT NOT NULL,
+  label   TEXT NOT NULL,
+  version INTEGER NOT NULL,
+  PRIMARY KEY (name, label)
+) WITHOUT ROWID;
+
+-- Label moves (kind 'label': subject = label) and review transitions (kind
+-- 'status': subject = version), oldest first.
+CREATE TABLE prompt_events (
+  id         INTEGER PRIMARY KEY,
+  name       TEXT NOT NULL,
+  kind       TEXT NOT NULL,
+  subject    TEXT NOT NULL,
+  from_value TEXT,
+  to_value   TEXT NOT NULL,
+  actor      TEXT NOT NULL,
+  ts_ns      INTEGER NOT NULL,
+  commit_id  TEXT NOT NULL,
+  reason     TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX prompt_events_by_name ON prompt_events(name, kind, id);
+)sql"},
   };
   return list;
 }

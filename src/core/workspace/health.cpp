@@ -1,6 +1,7 @@
 #include "workspace/health.hpp"
 
 #include "audit/audit.hpp"
+#include "prompt/store.hpp"
 #include "store/versioned.hpp"
 #include "trace/trace.hpp"
 #include "util/error.hpp"
@@ -186,6 +187,22 @@ DoctorReport doctor(const fs::path& root, bool fix, const config::EnvLookup& env
     idx = {"index", CheckState::error, {"skipped: database or repository unavailable"}};
   }
   report.checks.push_back(idx);
+
+  CheckResult pr{"prompts", CheckState::ok, {}};
+  if (db && repo) {
+    try {
+      prompt::PromptStore prompts(*db, *repo, p.state_dir() / "prompts.lock");
+      pr.details = prompts.index_problems();
+      if (fix && !pr.details.empty()) prompts.rebuild_index();
+      settle(pr, fix, true);
+      if (pr.details.empty()) pr.details.push_back("prompt index matches git");
+    } catch (const Error& e) {
+      pr = {"prompts", CheckState::error, {e.what()}};
+    }
+  } else {
+    pr = {"prompts", CheckState::error, {"skipped: database or repository unavailable"}};
+  }
+  report.checks.push_back(pr);
 
   CheckResult au{"audit", CheckState::ok, {}};
   if (db) {

@@ -1,0 +1,115 @@
+#pragma once
+// The prompt store. Each version of a prompt is a commit to the workspace
+// repository that writes prompts/NAME.yaml (or .txt for plain text) and carries
+// trailers (Prompt:, Prompt-Version:); label moves and review transitions are
+// commits to deployments/NAME.yaml with their own trailers. Git is the truth;
+// the SQLite tables are an index that makes reads O(1) in history length and
+// that rebuild_index() recreates from the trailers.
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "audit/audit.hpp"
+#include "prompt/spec.hpp"
+#include "store/db.hpp"
+#include "store/git_repo.hpp"
+
+namespace mlops::prompt {
+
+struct VersionInfo {
+  std::string name;
+  int version = 0;
+  std::string commit;
+  std::string path;
+  std::string content_sha256;
+  std::string author;
+  std::string email;
+  std::string message;
+  std::int64_t ts_ns = 0;
+  std::string status = "draft";  // draft, in_review, approved, rejected
+  std::vector<std::string> labels;
+};
+
+struct PromptSummary {
+  std::string name;
+  int latest = 0;
+  int versions = 0;
+  std::int64_t updated_ns = 0;
+  std::string kind;
+  std::vector<std::pair<std::string, int>> labels;  // label -> version
+};
+
+struct Event {
+  std::string name;
+  std::string kind;     // label, status
+  std::string subject;  // the label, or the version for status
+  std::optional<std::string> from;
+  std::string to;
+  std::string actor;
+  std::int64_t ts_ns = 0;
+  std::string commit;
+  std::string reason;
+};
+
+struct CommitOutcome {
+  VersionInfo version;  // the new version, or the existing one when unchanged
+  bool unchanged = false;
+  std::vector<LintFinding> warnings;
+};
+
+struct CommitRequest {
+  std::string name;
+  std::string content;
+  std::string source;  // file path or "-", for messages
+  std::optional<bool> as_yaml;
+  std::string message;
+  bool allow_secrets = false;
+};
+
+class PromptStore {
+ public:
+  // `lock_file` serialises version numbering across processes.
+  PromptStore(store::Db& db, store::GitRepo& repo, std::filesystem::path lock_file);
+
+  CommitOutcome commit(const CommitRequest& req, const store::Author& author,
+                       const std::optional<std::string>& trace_id = std::nullopt);
+  std::vector<PromptSummary> list();
+  // ref: empty (latest), "3" / "v3" (version) or a label; NotFoundError otherwise.
+  VersionInfo resolve(const std::string& name, const std::string& ref = {});
+  // "NAME", "NAME@REF".
+  VersionInfo resolve_ref(const std::string& name_at_ref);
+  std::string content(const VersionInfo& v);
+  Spec spec(const VersionInfo& v);
+  std::vector<VersionInfo> log(const std::string& name, std::size_t limit = 0);
+  CommitOutcome rollback(const std::string& name, int to, const std::string& message, const store::Author& author,
+                         const std::optional<std::string>& trace_id = std::nullopt);
+  // Moves label `env` to `version`. Protected environments accept only approved versions.
+  Event deploy(const std::string& name, int version, const std::string& env,
+               const std::vector<std::string>& protected_envs, const std::string& message, const store::Author& author,
+               const std::optional<std::string>& trace_id = std::nullopt);
+  std::vector<Event> label_history(const std::string& name);
+  // submit (draft|rejected -> in_review), approve / reject (in_review -> approved|rejected).
+  Event review(const std::string& name, int version, const std::string& action, const std::string& reason,
+               const store::Author& author, const std::optional<std::string>& trace_id = std::nullopt);
+  std::vector<Event> review_history(const std::string& name);
+
+  // Rows that disagree with git (empty when consistent), and the rebuild.
+  std::vector<std::string> index_problems();
+  void rebuild_index();
+
+ private:
+  std::optional<VersionInfo> latest(const std::string& name);
+  VersionInfo read_version(const std::string& name, int version);
+  void require_prompt(const std::string& name);
+  store::Db& db_;
+  store::GitRepo& repo_;
+  std::filesystem::path lock_file_;
+};
+
+// Parses "NAME@REF" into its parts (REF empty when absent).
+std::pair<std::string, std::string> split_ref(const std::string& name_at_ref);
+
+}  // namespace mlops::prompt

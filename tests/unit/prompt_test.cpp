@@ -1,0 +1,193 @@
+#include <gtest/gtest.h>
+
+#include "prompt/diff.hpp"
+#include "prompt/spec.hpp"
+#include "prompt/store.hpp"
+#include "store/versioned.hpp"
+#include "support.hpp"
+#include "util/error.hpp"
+
+namespace mlops::prompt {
+namespace {
+
+TEST(Names, ValidAndInvalid) {
+  for (const std::string ok : {"greeting", "support-triage", "v2.final", "A_b-3"})
+    EXPECT_NO_THROW(check_name(ok)) << ok;
+  EXPECT_NO_THROW(check_name(std::string(128, 'x')));
+  for (const char* bad : {"", "a/b", "..", "a..b", "has space", "-lead", ".hidden", "tab\there", "semi;colon"})
+    EXPECT_THROW(check_name(bad), UsageError) << bad;
+  EXPECT_THROW(check_name(std::string(129, 'x')), UsageError);
+}
+
+TEST(Spec, TextFileIsTheTemplate) {
+  auto s = parse_spec("Hello {{ name }}\n", "p.txt", false);
+  EXPECT_FALSE(s.structured);
+  EXPECT_EQ(s.kind, Kind::text);
+  EXPECT_EQ(s.template_text, "Hello {{ name }}\n");
+  // Sniffing: a plain sentence with a colon stays text.
+  auto sniffed = parse_spec("Note: be brief {{ x }}\n", "-", std::nullopt);
+  EXPECT_FALSE(sniffed.structured);
+}
+
+TEST(Spec, StructuredChatWithVariablesAndModel) {
+  auto s = parse_spec(R"(messages:
+  - role: system
+    content: "You help with {{ product }}"
+  - role: user
+    content: "{{ q }}"
+variables:
+  product: {type: string, default: mlopsctl}
+  q: string
+  n: {type: number, default: 3}
+model: {provider: openai, model: gpt-4o-mini, temperature: 0.2}
+tags: [a, b]
+description: test
+)",
+                      "p.yaml", true);
+  EXPECT_EQ(s.kind, Kind::chat);
+  ASSERT_EQ(s.messages.size(), 2u);
+  EXPECT_EQ(s.variables.at("n").default_value, nlohmann::json(3));
+  EXPECT_EQ(s.model["temperature"], 0.2);
+  EXPECT_EQ(s.tags, (std::vector<std::string>{"a", "b"}));
+  auto rendered = render(s, {{"q", "why?"}});
+  EXPECT_EQ(rendered[0]["content"], "You help with mlopsctl");
+  EXPECT_EQ(rendered[1]["content"], "why?");
+}
+
+TEST(Spec, ErrorsNameFileLineAndKey) {
+  auto expect_error = [](const std::string& yaml, const std::string& fragment) {
+    try {
+      parse_spec(yaml, "p.yaml", true);
+      ADD_FAILURE() << "no error for: " << yaml;
+    } catch (const UsageError& e) {
+      EXPECT_NE(std::string(e.what()).find(fragment), std::string::npos) << e.what();
+    }
+  };
+  expect_error("template: hi\nmodle: {}\n", "p.yaml:2: unknown key 'modle'");
+  expect_error("template: hi\nmessages: []\n", "either template: or messages:");
+  expect_error("messages:\n  - role: robot\n    content: x\n", "unknown role 'robot'");
+  expect_error("template: hi\nvariables:\n  x: {type: number, default: abc}\n", "the default of 'x' is not a number");
+  expect_error("description: only\n", "needs template:");
+  expect_error("template: \"{% if x %}\"\n", "template error");
+  EXPECT_THROW(parse_spec(std::string("a\0b", 3), "p.txt", false), UsageError);
+  EXPECT_THROW(parse_spec("\xff\xfe", "p.txt", false), UsageError);
+  EXPECT_THROW(parse_spec("   \n", "p.txt", false), UsageError);
+}
+
+TEST(Spec, TypedVariables) {
+  auto s = parse_spec(
+      "template: \"{{ n + 1 }} {{ flag }} {{ items | length }}\"\nvariables:\n  n: number\n  flag: bool\n  "
+      "items: list\n",
+      "p.yaml", true);
+  auto vars = resolve_vars(s, {{"n", "41"}, {"flag", "true"}, {"items", "[1,2,3]"}});
+  EXPECT_EQ(vars["n"], 41);
+  EXPECT_EQ(vars["flag"], true);
+  EXPECT_EQ(vars["items"].size(), 3u);
+  EXPECT_THROW(resolve_vars(s, {{"n", "many"}}), UsageError);
+  EXPECT_THROW(resolve_vars(s, {{"items", "{\"a\":1}"}}), UsageError);
+}
+
+TEST(Lint, UndeclaredUnusedAndSecrets) {
+  auto s = parse_spec("template: \"{{ a }}\"\nvariables:\n  b: string\n", "p.yaml", true);
+  auto findings = lint(s, "template: \"{{ a }}\"\n");
+  ASSERT_EQ(findings.size(), 2u);
+  EXPECT_FALSE(findings[0].fatal);
+  auto secret = parse_spec("key AKIAABCDEFGHIJKLMNOP here\n", "p.txt", false);
+  auto f = lint(secret, "key AKIAABCDEFGHIJKLMNOP here\n");
+  ASSERT_EQ(f.size(), 1u);
+  EXPECT_TRUE(f[0].fatal);
+  EXPECT_NE(f[0].message.find("AWS access key id"), std::string::npos);
+}
+
+TEST(Diff, HunksAndMetadata) {
+  auto d = diff_text("a\nb\nc\n", "a\nB\nc\nd\n");
+  EXPECT_EQ(d.added, 2);
+  EXPECT_EQ(d.removed, 1);
+  ASSERT_EQ(d.hunks.size(), 1u);
+  auto text = unified(d, "x@1", "x@2", false);
+  EXPECT_NE(text.find("-b\n+B\n"), std::string::npos) << text;
+  auto a = parse_spec("template: hi\nmodel: {temperature: 0.1}\nvariables: {x: string}\n", "a", true);
+  auto b = parse_spec("template: hi\nmodel: {temperature: 0.5, max_tokens: 9}\n", "b", true);
+  auto meta = diff_metadata(a, b);
+  std::set<std::string> fields;
+  for (const auto& m : meta) fields.insert(m.field);
+  EXPECT_EQ(fields, (std::set<std::string>{"model.temperature", "model.max_tokens", "variables.x"}));
+}
+
+class StoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    db_ = std::make_unique<store::Db>(dir_ / "state.db", store::Db::Mode::create);
+    repo_ = std::make_unique<store::GitRepo>(store::GitRepo::init(dir_ / "repo"));
+    store_ = std::make_unique<PromptStore>(*db_, *repo_, dir_ / "prompts.lock");
+  }
+  CommitOutcome put(const std::string& name, const std::string& content) {
+    return store_->commit({name, content, name + ".txt", false, "", false}, alice_);
+  }
+  testing::ScratchDir dir_{"prompt"};
+  std::unique_ptr<store::Db> db_;
+  std::unique_ptr<store::GitRepo> repo_;
+  std::unique_ptr<PromptStore> store_;
+  store::Author alice_{"alice", "alice@example.org"};
+};
+
+TEST_F(StoreTest, VersionsLabelsAndReviews) {
+  EXPECT_EQ(put("p", "one\n").version.version, 1);
+  EXPECT_TRUE(put("p", "one\n").unchanged);
+  EXPECT_EQ(put("p", "two\n").version.version, 2);
+  EXPECT_EQ(store_->content(store_->resolve("p", "1")), "one\n");
+  EXPECT_EQ(store_->content(store_->resolve("p")), "two\n");
+  EXPECT_THROW(store_->resolve("p", "3"), NotFoundError);
+  EXPECT_THROW(store_->resolve("nope"), NotFoundError);
+
+  store_->deploy("p", 1, "staging", {}, "", alice_);
+  EXPECT_EQ(store_->resolve("p", "staging").version, 1);
+  EXPECT_THROW(store_->deploy("p", 2, "production", {"production"}, "", alice_), CheckFailed);
+  store_->review("p", 2, "submit", "", alice_);
+  EXPECT_THROW(store_->review("p", 2, "submit", "", alice_), UsageError);
+  store_->review("p", 2, "approve", "ok", alice_);
+  store_->deploy("p", 2, "production", {"production"}, "", alice_);
+  EXPECT_EQ(store_->resolve_ref("p@production").status, "approved");
+
+  auto rb = store_->rollback("p", 1, "", alice_);
+  EXPECT_EQ(rb.version.version, 3);
+  EXPECT_EQ(store_->content(rb.version), "one\n");
+  EXPECT_EQ(store_->log("p").size(), 3u);
+  EXPECT_EQ(store_->label_history("p").size(), 2u);
+  EXPECT_EQ(store_->review_history("p").size(), 2u);
+  EXPECT_EQ(audit::AuditLog(*db_).count(), 3 + 2 + 2 + 1);
+  EXPECT_TRUE(store_->index_problems().empty());
+}
+
+TEST_F(StoreTest, IndexRebuildsFromGitAlone) {
+  put("a", "1\n");
+  put("a", "2\n");
+  put("b", "x\n");
+  store_->deploy("a", 2, "prod", {}, "why", alice_);
+  store_->review("a", 1, "submit", "", alice_);
+  auto before = store_->log("a");
+  db_->exec("DELETE FROM prompt_versions; DELETE FROM prompt_labels; DELETE FROM prompt_events;");
+  EXPECT_FALSE(store_->index_problems().empty());
+  store_->rebuild_index();
+  EXPECT_TRUE(store_->index_problems().empty());
+  auto after = store_->log("a");
+  ASSERT_EQ(after.size(), before.size());
+  for (std::size_t i = 0; i < after.size(); ++i) {
+    EXPECT_EQ(after[i].commit, before[i].commit);
+    EXPECT_EQ(after[i].content_sha256, before[i].content_sha256);
+    EXPECT_EQ(after[i].status, before[i].status);
+    EXPECT_EQ(after[i].labels, before[i].labels);
+  }
+  EXPECT_EQ(store_->label_history("a").at(0).reason, "why");
+}
+
+TEST_F(StoreTest, SwitchingFromTextToYamlMovesTheFile) {
+  put("k", "plain {{ x }}\n");
+  auto v2 = store_->commit({"k", "template: \"yaml {{ x }}\"\n", "k.yaml", true, "", false}, alice_);
+  EXPECT_EQ(v2.version.path, "prompts/k.yaml");
+  EXPECT_FALSE(repo_->read("main", "prompts/k.txt"));
+  EXPECT_EQ(store_->content(store_->resolve("k", "1")), "plain {{ x }}\n");
+}
+
+}  // namespace
+}  // namespace mlops::prompt
