@@ -12,12 +12,12 @@ _mlopsctl() {
   for w in "${COMP_WORDS[@]:1:COMP_CWORD-1}"; do
     case "$w" in -*) continue ;; esac
     case "${cmdpath:+$cmdpath }$w" in
-      "init"|"status"|"doctor"|"version"|"config"|"config get"|"config set"|"config unset"|"config list"|"config keys"|"prompt"|"prompt commit"|"prompt list"|"prompt show"|"prompt log"|"prompt diff"|"prompt rollback"|"prompt deploy"|"prompt labels"|"prompt render"|"prompt submit"|"prompt approve"|"prompt reject"|"audit"|"audit log"|"audit verify"|"trace"|"trace list"|"trace show"|"torch"|"torch info"|"completion") cmdpath="${cmdpath:+$cmdpath }$w" ;;
+      "init"|"status"|"doctor"|"version"|"config"|"config get"|"config set"|"config unset"|"config list"|"config keys"|"prompt"|"prompt commit"|"prompt list"|"prompt show"|"prompt log"|"prompt diff"|"prompt rollback"|"prompt deploy"|"prompt labels"|"prompt render"|"prompt submit"|"prompt approve"|"prompt reject"|"remote"|"remote add"|"remote list"|"remote push"|"remote pull"|"audit"|"audit log"|"audit verify"|"trace"|"trace list"|"trace show"|"torch"|"torch info"|"completion") cmdpath="${cmdpath:+$cmdpath }$w" ;;
     esac
   done
   local words
   case "$cmdpath" in
-    "") words='init status doctor version config prompt audit trace torch completion --help -h -C --output -o --quiet -q --verbose -v --no-color --version' ;;
+    "") words='init status doctor version config prompt remote audit trace torch completion --help -h -C --output -o --quiet -q --verbose -v --no-color --version' ;;
     "init") words='--help -h --template -t --name' ;;
     "status") words='--help -h' ;;
     "doctor") words='--help -h --fix' ;;
@@ -41,6 +41,11 @@ _mlopsctl() {
     "prompt submit") words='--help -h --message -m' ;;
     "prompt approve") words='--help -h --message -m' ;;
     "prompt reject") words='--help -h --message -m' ;;
+    "remote") words='add list push pull --help -h' ;;
+    "remote add") words='--help -h' ;;
+    "remote list") words='--help -h' ;;
+    "remote push") words='--help -h' ;;
+    "remote pull") words='--help -h' ;;
     "audit") words='log verify --help -h' ;;
     "audit log") words='--help -h --since --action --actor --limit -n' ;;
     "audit verify") words='--help -h' ;;

@@ -14,7 +14,7 @@ end
 function __mlopsctl_at
     test (__mlopsctl_path) = "$argv[1]"
 end
-set -g __mlopsctl_paths 'init' 'status' 'doctor' 'version' 'config' 'config get' 'config set' 'config unset' 'config list' 'config keys' 'prompt' 'prompt commit' 'prompt list' 'prompt show' 'prompt log' 'prompt diff' 'prompt rollback' 'prompt deploy' 'prompt labels' 'prompt render' 'prompt submit' 'prompt approve' 'prompt reject' 'audit' 'audit log' 'audit verify' 'trace' 'trace list' 'trace show' 'torch' 'torch info' 'completion'
+set -g __mlopsctl_paths 'init' 'status' 'doctor' 'version' 'config' 'config get' 'config set' 'config unset' 'config list' 'config keys' 'prompt' 'prompt commit' 'prompt list' 'prompt show' 'prompt log' 'prompt diff' 'prompt rollback' 'prompt deploy' 'prompt labels' 'prompt render' 'prompt submit' 'prompt approve' 'prompt reject' 'remote' 'remote add' 'remote list' 'remote push' 'remote pull' 'audit' 'audit log' 'audit verify' 'trace' 'trace list' 'trace show' 'torch' 'torch info' 'completion'
 complete -c mlopsctl -f
 complete -c mlopsctl -n "__mlopsctl_at ''" -a init -d 'Create a workspace (mlops.yaml, .mlops/ with state.db, objects, git)'
 complete -c mlopsctl -n "__mlopsctl_at ''" -a status -d 'Show what the workspace holds: counts, last activity, store sizes'
@@ -22,6 +22,7 @@ complete -c mlopsctl -n "__mlopsctl_at ''" -a doctor -d 'Check schema, objects, 
 complete -c mlopsctl -n "__mlopsctl_at ''" -a version -d 'Print the mlopsctl version'
 complete -c mlopsctl -n "__mlopsctl_at ''" -a config -d 'Read and write configuration (flags > env > mlops.yaml > user > defaults)'
 complete -c mlopsctl -n "__mlopsctl_at ''" -a prompt -d 'Versioned prompts in git: commit, diff, deploy, render, review'
+complete -c mlopsctl -n "__mlopsctl_at ''" -a remote -d 'Share prompt and suite history through git remotes'
 complete -c mlopsctl -n "__mlopsctl_at ''" -a audit -d 'Read and verify the append-only, hash-chained audit log'
 complete -c mlopsctl -n "__mlopsctl_at ''" -a trace -d 'Inspect the spans recorded for commands and calls'
 complete -c mlopsctl -n "__mlopsctl_at ''" -a torch -d 'LibTorch runtime used by training, registry and serving'
@@ -130,6 +131,20 @@ complete -c mlopsctl -n "__mlopsctl_at 'prompt reject'" -l help -r -d 'Print thi
 complete -c mlopsctl -n "__mlopsctl_at 'prompt reject'" -s h -r -d 'Print this help message and exit'
 complete -c mlopsctl -n "__mlopsctl_at 'prompt reject'" -l message -r -d 'Reason'
 complete -c mlopsctl -n "__mlopsctl_at 'prompt reject'" -s m -r -d 'Reason'
+complete -c mlopsctl -n "__mlopsctl_at 'remote'" -a add -d 'Add a git remote (a bare repository path, file://, ssh or https URL)'
+complete -c mlopsctl -n "__mlopsctl_at 'remote'" -a list -d 'List remotes'
+complete -c mlopsctl -n "__mlopsctl_at 'remote'" -a push -d 'Push the workspace history (branch main) to a remote'
+complete -c mlopsctl -n "__mlopsctl_at 'remote'" -a pull -d 'Fetch a remote'\''s history and fast-forward; the indexes follow'
+complete -c mlopsctl -n "__mlopsctl_at 'remote'" -l help -r -d 'Print this help message and exit'
+complete -c mlopsctl -n "__mlopsctl_at 'remote'" -s h -r -d 'Print this help message and exit'
+complete -c mlopsctl -n "__mlopsctl_at 'remote add'" -l help -r -d 'Print this help message and exit'
+complete -c mlopsctl -n "__mlopsctl_at 'remote add'" -s h -r -d 'Print this help message and exit'
+complete -c mlopsctl -n "__mlopsctl_at 'remote list'" -l help -r -d 'Print this help message and exit'
+complete -c mlopsctl -n "__mlopsctl_at 'remote list'" -s h -r -d 'Print this help message and exit'
+complete -c mlopsctl -n "__mlopsctl_at 'remote push'" -l help -r -d 'Print this help message and exit'
+complete -c mlopsctl -n "__mlopsctl_at 'remote push'" -s h -r -d 'Print this help message and exit'
+complete -c mlopsctl -n "__mlopsctl_at 'remote pull'" -l help -r -d 'Print this help message and exit'
+complete -c mlopsctl -n "__mlopsctl_at 'remote pull'" -s h -r -d 'Print this help message and exit'
 complete -c mlopsctl -n "__mlopsctl_at 'audit'" -a log -d 'List audit entries, oldest first'
 complete -c mlopsctl -n "__mlopsctl_at 'audit'" -a verify -d 'Recompute the hash chain; exit 1 if any entry was edited or removed'
 complete -c mlopsctl -n "__mlopsctl_at 'audit'" -l help -r -d 'Print this help message and exit'

@@ -310,6 +310,100 @@ std::vector<RefInfo> GitRepo::refs(const std::string& prefix) const {
   return out;
 }
 
+void GitRepo::add_remote(const std::string& name, const std::string& url) {
+  if (name.empty() || name.find_first_of("/ \t:") != std::string::npos || name.rfind('.', 0) == 0)
+    throw UsageError("invalid remote name '" + name + "'", "use a short word such as origin");
+  if (url.empty()) throw UsageError("remote '" + name + "' needs a URL or path");
+  Owned<git_remote, git_remote_free> remote;
+  int rc = git_remote_create(remote.out(), repo_, name.c_str(), url.c_str());
+  if (rc == GIT_EEXISTS) throw UsageError("remote '" + name + "' already exists");
+  check(rc, "cannot add remote " + name);
+}
+
+std::vector<std::pair<std::string, std::string>> GitRepo::remotes() const {
+  std::vector<std::pair<std::string, std::string>> out;
+  git_strarray names{};
+  check(git_remote_list(&names, repo_), "cannot list remotes");
+  for (std::size_t i = 0; i < names.count; ++i) {
+    Owned<git_remote, git_remote_free> r;
+    if (git_remote_lookup(r.out(), repo_, names.strings[i]) == 0)
+      out.emplace_back(names.strings[i], git_remote_url(r.get()) ? git_remote_url(r.get()) : "");
+  }
+  git_strarray_dispose(&names);
+  return out;
+}
+
+namespace {
+
+void lookup_remote(git_repository* repo, const std::string& name, Owned<git_remote, git_remote_free>& out) {
+  if (git_remote_lookup(out.out(), repo, name.c_str()) < 0)
+    throw NotFoundError("no remote named '" + name + "'", "add one with 'mlopsctl remote add " + name + " URL'");
+}
+
+}  // namespace
+
+void GitRepo::push(const std::string& remote_name, const std::string& branch) {
+  Owned<git_remote, git_remote_free> remote;
+  lookup_remote(repo_, remote_name, remote);
+  std::string spec = "refs/heads/" + branch + ":refs/heads/" + branch;
+  char* specs[] = {spec.data()};
+  git_strarray refspecs{specs, 1};
+  git_push_options opts;
+  git_push_options_init(&opts, GIT_PUSH_OPTIONS_VERSION);
+  std::string rejected;
+  opts.callbacks.payload = &rejected;
+  opts.callbacks.push_update_reference = [](const char* ref, const char* status, void* data) -> int {
+    if (status) *static_cast<std::string*>(data) = std::string(ref) + ": " + status;
+    return 0;
+  };
+  int rc = git_remote_push(remote.get(), &refspecs, &opts);
+  if (rc < 0 || !rejected.empty()) {
+    std::string why = rc < 0 ? last_error() : rejected;
+    throw RuntimeError("push to '" + remote_name + "' failed: " + why,
+                       "if the remote has commits you do not, run 'mlopsctl remote pull " + remote_name + "' first");
+  }
+}
+
+GitRepo::PullResult GitRepo::pull(const std::string& remote_name, const std::string& branch) {
+  Owned<git_remote, git_remote_free> remote;
+  lookup_remote(repo_, remote_name, remote);
+  std::string tracking = "refs/remotes/" + remote_name + "/" + branch;
+  std::string spec = "+refs/heads/" + branch + ":" + tracking;
+  char* specs[] = {spec.data()};
+  git_strarray refspecs{specs, 1};
+  check(git_remote_fetch(remote.get(), &refspecs, nullptr, "mlopsctl: fetch"),
+        "cannot fetch from '" + remote_name + "'");
+  git_oid theirs;
+  if (git_reference_name_to_id(&theirs, repo_, tracking.c_str()) < 0)
+    throw NotFoundError("remote '" + remote_name + "' has no branch " + branch, "push to it first");
+  util::FileLock lock(path_ / "mlopsctl-commit.lock");
+  std::string local = "refs/heads/" + branch;
+  git_oid ours;
+  Reference ref;
+  if (git_reference_name_to_id(&ours, repo_, local.c_str()) < 0) {
+    check(git_reference_create(ref.out(), repo_, local.c_str(), &theirs, 0, "mlopsctl: pull"),
+          "cannot create " + local);
+    return PullResult::created;
+  }
+  if (git_oid_equal(&ours, &theirs) || git_graph_descendant_of(repo_, &ours, &theirs) == 1)
+    return PullResult::up_to_date;
+  if (git_graph_descendant_of(repo_, &theirs, &ours) != 1) {
+    Commit local_tip;
+    check(git_commit_lookup(local_tip.out(), repo_, &ours), "cannot read " + local);
+    if (git_commit_parentcount(local_tip.get()) == 0) {
+      check(git_reference_create_matching(ref.out(), repo_, local.c_str(), &theirs, 1, &ours, "mlopsctl: pull (adopt)"),
+            "cannot update " + local);
+      return PullResult::adopted;
+    }
+    throw RuntimeError("cannot pull from '" + remote_name + "': both sides have new commits on " + branch,
+                       "mlopsctl only fast-forwards; push from one workspace and pull into the other before committing "
+                       "again (or reconcile the two with plain git in .mlops/repo)");
+  }
+  check(git_reference_create_matching(ref.out(), repo_, local.c_str(), &theirs, 1, &ours, "mlopsctl: pull"),
+        "cannot fast-forward " + local);
+  return PullResult::fast_forwarded;
+}
+
 std::vector<std::string> GitRepo::verify() const {
   std::vector<std::string> problems;
   Reference head;

@@ -76,6 +76,19 @@ class GitRepo {
            bool force = false);
   std::vector<RefInfo> refs(const std::string& prefix = "refs/") const;
 
+  // Remotes: ordinary git remotes (a path to a bare repository, file://, ssh or https).
+  void add_remote(const std::string& name, const std::string& url);
+  std::vector<std::pair<std::string, std::string>> remotes() const;  // name, url
+  // Pushes `branch`; a rejected (non-fast-forward) push is a RuntimeError that says
+  // to pull first.
+  void push(const std::string& remote, const std::string& branch = k_default_branch);
+  enum class PullResult { up_to_date, fast_forwarded, created, adopted };
+  // Fetches `branch` and fast-forwards the local one under the writer lock. A
+  // local branch that is only its root commit (a fresh workspace) adopts the
+  // remote history instead. Any other divergence is refused (RuntimeError) and
+  // nothing local changes.
+  PullResult pull(const std::string& remote, const std::string& branch = k_default_branch);
+
   // Problems found walking every reachable commit and tree (empty when healthy),
   // plus stale lock files left by a killed writer.
   std::vector<std::string> verify() const;
