@@ -552,5 +552,34 @@ TEST(Robustness, RenderLimitsStopRunawayTemplates) {
   EXPECT_EQ(run("{% for a in s %}{% for b in s %}{% endfor %}{% endfor %}ok", json{{"s", "012345"}}, few), "ok");
 }
 
+TEST(Robustness, ExtremeNumbersInRepetitionAndSlices) {
+  // Checked against Jinja2; none of these may hang, overflow or allocate much.
+  EXPECT_EQ(run("{{ '' * 9223372036854775807 }}|{{ [] * 9223372036854775807 }}|{{ 'ab' * -3 }}"), "|[]|");
+  EXPECT_EQ(run("{{ 'abc'[1::9223372036854775807] }}|{{ [1, 2, 3][1::9223372036854775807] }}|"
+                "{{ 'abc'[::-9223372036854775807] }}|{{ 'abc'[-9223372036854775807:9223372036854775807] }}"),
+            "b|[2]|c|abc");
+  EXPECT_EQ(run("{{ -9223372036854775807 - 1 }}"), "-9223372036854775808");
+  EXPECT_TRUE(contains(error_of("{{ -(-9223372036854775807 - 1) }}").reason(), "integer overflow"));
+  EXPECT_TRUE(contains(error_of("{{ (-9223372036854775807 - 1) // -1 }}").reason(), "integer overflow"));
+  EXPECT_EQ(run("{{ (-9223372036854775807 - 1) % -1 }}"), "0");
+  EXPECT_TRUE(contains(error_of("{{ 2 ** 64 }}").reason(), "integer overflow"));
+  EXPECT_EQ(run("{{ 'xy'|truncate(9223372036854775807, leeway=9223372036854775807) }}"), "xy");
+}
+
+TEST(Robustness, BuildingDataIsBudgeted) {
+  Options small;
+  small.max_output_bytes = 10000;
+  // Each statement quadruples the list: the copies hit the budget long before memory does.
+  std::string grow = "{% set x = [1] * 100 %}";
+  for (int i = 0; i < 20; ++i) grow += "{% set x = [x, x, x, x] %}";
+  EXPECT_TRUE(contains(error_of(grow, json::object(), small).reason(), "builds more than 40000 bytes"));
+  EXPECT_TRUE(contains(error_of("{% for c in s %}{% endfor %}", json{{"s", std::string(100000, 'x')}}, small).reason(),
+                       "builds more than"));
+  std::string many;
+  for (int i = 0; i < 20; ++i) many += "{% set v" + std::to_string(i) + " = 'x' * 5000 %}";
+  EXPECT_TRUE(contains(error_of(many, json::object(), small).reason(), "builds more than"));
+  EXPECT_EQ(run(grow.substr(0, grow.find("{% set x = [x")) + "{{ x|length }}", json::object(), small), "100");
+}
+
 }  // namespace
 }  // namespace mlops::tmpl
