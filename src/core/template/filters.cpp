@@ -314,6 +314,12 @@ Value first_or_last(Renderer& r, const Expr& n, const Value& in, bool first) {
     if (j.empty()) return none();
     return in.child(first ? j.front() : j.back());
   }
+  if (in.is_json() && in.get().is_string()) {
+    const auto& s = in.get().get_ref<const std::string&>();
+    if (s.empty()) return none();
+    std::size_t at = first ? 0 : char_offset(s, char_count(s) - 1);
+    return string_value(s.substr(at, decode_utf8(s, at).len));
+  }
   std::vector<Value> items = r.iterate(in, input_pos(n));
   if (items.empty()) return none();
   return first ? items.front() : items.back();
@@ -365,7 +371,10 @@ Value filter_float(Renderer& r, const Expr&, const Value& in, const Args& a) {
 Value filter_list(Renderer& r, const Expr& n, const Value& in, const Args&) {
   if (in.is_json() && in.get().is_array()) return in;
   json out = json::array();
-  for (const Value& item : r.iterate(in, input_pos(n))) out.push_back(item.get());
+  for (const Value& item : r.iterate(in, input_pos(n))) {
+    r.charge_copy(item.get(), n.pos);
+    out.push_back(item.get());
+  }
   return Value::own(std::move(out));
 }
 

@@ -154,9 +154,11 @@ std::vector<Value> Renderer::iterate(const Value& v, Pos where) const {
     for (const auto& e : j) items.push_back(v.child(e));
   } else if (j.is_object()) {
     items.reserve(j.size());
+    charge(j.size() * (sizeof(Value) + sizeof(json)), where);
     for (auto it = j.begin(); it != j.end(); ++it) items.push_back(string_value(it.key()));
   } else if (j.is_string()) {
     const auto& s = j.get_ref<const std::string&>();
+    charge(s.size() * (sizeof(Value) + sizeof(json)), where);
     for (std::size_t i = 0; i < s.size();) {
       std::size_t n = decode_utf8(s, i).len;
       items.push_back(string_value(s.substr(i, n)));
@@ -176,6 +178,23 @@ void Renderer::check_size(std::size_t bytes, Pos where) const {
 void Renderer::check_nesting(int nesting, Pos where) const {
   if (nesting > k_max_nesting)
     fail(where, "lists and dicts nested too deeply (more than " + std::to_string(k_max_nesting) + " levels)");
+}
+
+std::size_t Renderer::budget() const {
+  constexpr std::size_t max = std::numeric_limits<std::size_t>::max();
+  return options_.max_output_bytes > max / 4 ? max : options_.max_output_bytes * 4;
+}
+
+void Renderer::charge(std::size_t bytes, Pos where) const {
+  std::size_t budget = this->budget();
+  if (bytes > budget - std::min(charged_, budget))
+    fail(where, "the template builds more than " + std::to_string(budget) + " bytes of strings and lists",
+         "the limit is four times Options::max_output_bytes");
+  charged_ += bytes;
+}
+
+void Renderer::charge_copy(const json& j, Pos where) const {
+  charge(copy_cost(j, budget()), where);
 }
 
 // ---- statements ---------------------------------------------------------------
@@ -267,6 +286,7 @@ void Renderer::render_body(const Body& body) {
         render_body(n.body);
         std::string captured = std::move(out_);
         out_ = std::move(outer);
+        charge(captured.size(), n.pos);
         assign(n.targets[0], string_value(std::move(captured)));
         break;
       }
@@ -499,14 +519,21 @@ Value Renderer::get_slice(const Expr& e) {
   if (j.is_string()) {
     const auto& s = j.get_ref<const std::string&>();
     std::string out;
-    for (std::int64_t i = start; step > 0 ? i < stop : i > stop; i += step) {
+    for (std::int64_t i = start; step > 0 ? i < stop : i > stop;) {
       auto k = static_cast<std::size_t>(i);
       out.append(s, offsets[k], offsets[k + 1] - offsets[k]);
+      if (__builtin_add_overflow(i, step, &i)) break;
     }
+    charge(out.size(), e.pos);
     return string_value(std::move(out));
   }
   json out = json::array();
-  for (std::int64_t i = start; step > 0 ? i < stop : i > stop; i += step) out.push_back(j[static_cast<std::size_t>(i)]);
+  for (std::int64_t i = start; step > 0 ? i < stop : i > stop;) {
+    const json& element = j[static_cast<std::size_t>(i)];
+    charge_copy(element, e.pos);
+    out.push_back(element);
+    if (__builtin_add_overflow(i, step, &i)) break;
+  }
   return Value::own(std::move(out), base.nesting());
 }
 
@@ -517,6 +544,7 @@ Value Renderer::call_method(const Expr& e) {
     fail(e.pos, std::string("'") + (base.is_json() ? type_name(base.get()) : "LoopContext") +
                     "' object has no method '" + e.name + "'");
   const json& j = base.get();
+  charge_copy(j, e.pos);
   json out = json::array();
   for (auto it = j.begin(); it != j.end(); ++it) {
     if (e.name == "keys")
@@ -532,7 +560,10 @@ Value Renderer::call_method(const Expr& e) {
 }
 
 json Renderer::copy_for_container(const Value& v, Pos where) const {
-  if (v.is_json()) return v.get();
+  if (v.is_json()) {
+    charge_copy(v.get(), where);
+    return v.get();
+  }
   if (v.is_loop()) fail(where, "'loop' cannot be stored in a list or dict");
   fail_undefined(v);
 }
@@ -660,10 +691,12 @@ Value Renderer::binary(const Expr& e) {
     const auto& sa = a.get_ref<const std::string&>();
     const auto& sb = b.get_ref<const std::string&>();
     check_size(sa.size() + sb.size(), pos);
+    charge(sa.size() + sb.size(), pos);
     return string_value(sa + sb);
   }
   if (e.op == Op::add && a.is_array() && b.is_array()) {
-    check_size((a.size() + b.size()) * sizeof(json), pos);
+    charge_copy(a, pos);
+    charge_copy(b, pos);
     json out = a;
     out.insert(out.end(), b.begin(), b.end());
     return Value::own(std::move(out), std::max(lv.nesting(), rv.nesting()));
@@ -675,18 +708,22 @@ Value Renderer::binary(const Expr& e) {
     auto count = as_index(count_json);
     if ((seq.is_string() || seq.is_array()) && count) {
       std::int64_t times = std::max<std::int64_t>(*count, 0);
+      // nlohmann's empty() is false for every string, so test the string itself.
+      if (seq.is_string() ? seq.get_ref<const std::string&>().empty() : seq.empty()) times = 0;
+      std::size_t unit =
+          seq.is_string() ? seq.get_ref<const std::string&>().size() : copy_cost(seq, options_.max_output_bytes);
+      if (times > 0 && static_cast<std::uint64_t>(times) > options_.max_output_bytes / unit)
+        check_size(std::numeric_limits<std::size_t>::max(), pos);
+      std::size_t total = unit * static_cast<std::size_t>(times);
+      check_size(total, pos);
+      charge(total, pos);
       if (seq.is_string()) {
         const auto& s = seq.get_ref<const std::string&>();
-        if (!s.empty() && static_cast<std::uint64_t>(times) > options_.max_output_bytes / s.size())
-          check_size(std::numeric_limits<std::size_t>::max(), pos);
         std::string out;
-        out.reserve(s.size() * static_cast<std::size_t>(times));
+        out.reserve(total);
         for (std::int64_t k = 0; k < times; ++k) out += s;
         return string_value(std::move(out));
       }
-      std::size_t unit = seq.size() * sizeof(json);
-      if (unit != 0 && static_cast<std::uint64_t>(times) > options_.max_output_bytes / unit)
-        check_size(std::numeric_limits<std::size_t>::max(), pos);
       json out = json::array();
       for (std::int64_t k = 0; k < times; ++k) out.insert(out.end(), seq.begin(), seq.end());
       return Value::own(std::move(out), (left_seq ? lv : rv).nesting());
@@ -704,6 +741,7 @@ Value Renderer::concat(const Expr& e) {
     append_str(out, v, k->pos);
     check_size(out.size(), e.pos);
   }
+  charge(out.size(), e.pos);
   return string_value(std::move(out));
 }
 
@@ -820,7 +858,12 @@ Value Renderer::eval(const Expr& e) {
         const Expr* arg = e.kids[k + 1].get();
         args.push_back(arg ? eval(*arg) : Value::ref(params[k].default_value));
       }
-      if (e.filter) return e.filter->fn(*this, e, input, args);
+      if (e.filter) {
+        Value result = e.filter->fn(*this, e, input, args);
+        if (result.owned() && result.get().is_string())
+          charge(result.get().get_ref<const std::string&>().size(), e.pos);
+        return result;
+      }
       bool result = e.test->fn(*this, e, input, args);
       return bool_value(e.negated ? !result : result);
     }

@@ -37,6 +37,12 @@ class Renderer {
   void check_size(std::size_t bytes, Pos where) const;
   // Refuses template-built lists and dicts nested past the limit.
   void check_nesting(int nesting, Pos where) const;
+  // Counts data the template copies or builds (lists, dicts, strings) against a
+  // budget of four times the output limit for the whole render, so that neither
+  // memory nor time can grow much past what the output may hold.
+  void charge(std::size_t bytes, Pos where) const;
+  void charge_copy(const json& j, Pos where) const;
+  std::size_t budget() const;
   Value eval(const Expr& e);
 
  private:
@@ -51,6 +57,7 @@ class Renderer {
   std::vector<Binding> bindings_;  // set and loop variables, innermost scope last
   std::size_t scope_start_ = 0;    // first binding of the innermost scope
   std::size_t iterations_ = 0;
+  mutable std::size_t charged_ = 0;
 
   void render_body(const Body& body);
   void render_for(const Node& n);

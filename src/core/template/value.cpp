@@ -406,6 +406,29 @@ bool truthy(const json& j) {
   }
 }
 
+std::size_t copy_cost(const json& j, std::size_t cap) {
+  auto own_cost = [](const json& v) {
+    return sizeof(json) + (v.is_string() ? v.get_ref<const std::string&>().size() : 0);
+  };
+  if (!j.is_structured()) return own_cost(j);
+  std::size_t cost = 0;
+  std::vector<const json*> pending{&j};
+  while (!pending.empty() && cost <= cap) {
+    const json* v = pending.back();
+    pending.pop_back();
+    cost += own_cost(*v);
+    if (v->is_object()) {
+      for (auto it = v->begin(); it != v->end(); ++it) {
+        cost += it.key().size() + sizeof(json);
+        pending.push_back(&*it);
+      }
+    } else if (v->is_array()) {
+      for (const auto& e : *v) pending.push_back(&e);
+    }
+  }
+  return cost;
+}
+
 bool equal(const json& a, const json& b, Pos where) {
   return equal_rec(a, b, where, 0);
 }

@@ -66,6 +66,8 @@ class Value {
   bool defined() const { return json_ != nullptr || loop_ != nullptr; }
   bool is_json() const { return json_ != nullptr; }
   bool is_loop() const { return loop_ != nullptr; }
+  // True when the JSON was computed by the template rather than borrowed.
+  bool owned() const { return hold_ != nullptr; }
   const json& get() const { return *json_; }
   const LoopState& loop_state() const { return *loop_; }
   const UndefinedInfo* undefined_info() const { return undefined_.get(); }
@@ -106,6 +108,8 @@ std::string float_repr(double d);
 void append_str(std::string& out, const json& j, Pos where);   // str(j)
 void append_repr(std::string& out, const json& j, Pos where);  // repr(j)
 bool truthy(const json& j);
+// Approximate memory a copy of j takes, counted only up to a little past `cap`.
+std::size_t copy_cost(const json& j, std::size_t cap);
 bool equal(const json& a, const json& b, Pos where);
 // a <=> b for numbers, strings and lists; nullopt when Python would raise TypeError.
 std::optional<std::partial_ordering> compare(const json& a, const json& b, Pos where);
