@@ -47,19 +47,13 @@ bool ObjectStore::contains(const std::string& sha) const {
   return fs::exists(path_of(sha), ec);
 }
 
-int ObjectStore::open_temp(fs::path& tmp) {
+fs::path ObjectStore::write_temp(const std::function<void(int fd, const fs::path& tmp)>& fill) {
   fs::create_directories(dir_ / k_temp_dir);
-  tmp = dir_ / k_temp_dir / util::random_hex(8);
+  fs::path tmp = dir_ / k_temp_dir / util::random_hex(8);
   int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0444);
   if (fd < 0) throw RuntimeError("cannot create " + tmp.string() + ": " + std::strerror(errno));
-  return fd;
-}
-
-ObjectInfo ObjectStore::put(std::string_view content) {
-  fs::path tmp;
-  int fd = open_temp(tmp);
   try {
-    write_all(fd, content.data(), content.size(), tmp);
+    fill(fd, tmp);
     if (::fsync(fd) != 0) throw RuntimeError("cannot flush " + tmp.string() + ": " + std::strerror(errno));
   } catch (...) {
     ::close(fd);
@@ -67,33 +61,30 @@ ObjectInfo ObjectStore::put(std::string_view content) {
     throw;
   }
   ::close(fd);
+  return tmp;
+}
+
+ObjectInfo ObjectStore::put(std::string_view content) {
+  auto tmp = write_temp([&](int fd, const fs::path& path) { write_all(fd, content.data(), content.size(), path); });
   return commit_temp(tmp, util::sha256_hex(content), content.size());
 }
 
 ObjectInfo ObjectStore::put_file(const fs::path& source) {
   std::ifstream in(source, std::ios::binary);
   if (!in) throw NotFoundError("cannot read " + source.string() + ": " + std::strerror(errno));
-  fs::path tmp;
-  int fd = open_temp(tmp);
   util::Sha256 hash;
   std::uint64_t size = 0;
-  try {
+  auto tmp = write_temp([&](int fd, const fs::path& path) {
     std::vector<char> buf(1 << 16);
     while (in) {
       in.read(buf.data(), static_cast<std::streamsize>(buf.size()));
       auto n = static_cast<std::size_t>(in.gcount());
       hash.update(buf.data(), n);
-      write_all(fd, buf.data(), n, tmp);
+      write_all(fd, buf.data(), n, path);
       size += n;
     }
     if (in.bad()) throw RuntimeError("error while reading " + source.string());
-    if (::fsync(fd) != 0) throw RuntimeError("cannot flush " + tmp.string() + ": " + std::strerror(errno));
-  } catch (...) {
-    ::close(fd);
-    ::unlink(tmp.c_str());
-    throw;
-  }
-  ::close(fd);
+  });
   return commit_temp(tmp, hash.hex(), size);
 }
 

@@ -5,6 +5,7 @@
 // it) or an unindexed object (doctor indexes it).
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -47,8 +48,9 @@ class ObjectStore {
   std::vector<ObjectProblem> repair();
 
  private:
-  // Creates a new read-only temp file under objects/tmp; returns its fd.
-  int open_temp(fs::path& tmp);
+  // Creates a read-only temp file under objects/tmp, lets `fill` write it, fsyncs
+  // and closes it; removes it if anything throws. Returns its path.
+  fs::path write_temp(const std::function<void(int fd, const fs::path& tmp)>& fill);
   ObjectInfo commit_temp(const fs::path& tmp, const std::string& sha, std::uint64_t size);
   void index(const std::string& sha, std::uint64_t size);
   fs::path dir_;

@@ -55,38 +55,40 @@ std::string trim(std::string_view s) {
   return std::string(s);
 }
 
+Utf8Char decode_utf8(std::string_view s, std::size_t i) {
+  auto c = static_cast<unsigned char>(s[i]);
+  if (c < 0x80) return {c, 1, true};
+  std::size_t len;
+  char32_t cp;
+  if ((c >> 5) == 0x6) {
+    len = 2;
+    cp = c & 0x1f;
+  } else if ((c >> 4) == 0xe) {
+    len = 3;
+    cp = c & 0x0f;
+  } else if ((c >> 3) == 0x1e) {
+    len = 4;
+    cp = c & 0x07;
+  } else {
+    return {c, 1, false};
+  }
+  if (i + len > s.size()) return {c, 1, false};
+  for (std::size_t k = 1; k < len; ++k) {
+    auto cc = static_cast<unsigned char>(s[i + k]);
+    if ((cc >> 6) != 0x2) return {c, 1, false};
+    cp = (cp << 6) | (cc & 0x3f);
+  }
+  if ((len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) || cp > 0x10ffff ||
+      (cp >= 0xd800 && cp <= 0xdfff))
+    return {c, 1, false};
+  return {cp, len, true};
+}
+
 bool is_valid_utf8(std::string_view s) {
-  std::size_t i = 0;
-  while (i < s.size()) {
-    auto c = static_cast<unsigned char>(s[i]);
-    std::size_t len;
-    std::uint32_t cp;
-    if (c < 0x80) {
-      ++i;
-      continue;
-    } else if ((c >> 5) == 0x6) {
-      len = 2;
-      cp = c & 0x1f;
-    } else if ((c >> 4) == 0xe) {
-      len = 3;
-      cp = c & 0x0f;
-    } else if ((c >> 3) == 0x1e) {
-      len = 4;
-      cp = c & 0x07;
-    } else {
-      return false;
-    }
-    if (i + len > s.size()) return false;
-    for (std::size_t k = 1; k < len; ++k) {
-      auto cc = static_cast<unsigned char>(s[i + k]);
-      if ((cc >> 6) != 0x2) return false;
-      cp = (cp << 6) | (cc & 0x3f);
-    }
-    // Overlong forms, surrogates and values past U+10FFFF are invalid.
-    if ((len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) || cp > 0x10ffff ||
-        (cp >= 0xd800 && cp <= 0xdfff))
-      return false;
-    i += len;
+  for (std::size_t i = 0; i < s.size();) {
+    auto ch = decode_utf8(s, i);
+    if (!ch.valid) return false;
+    i += ch.len;
   }
   return true;
 }

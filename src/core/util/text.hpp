@@ -12,6 +12,14 @@ std::size_t levenshtein(std::string_view a, std::string_view b);
 std::string nearest(std::string_view word, const std::vector<std::string>& candidates);
 std::vector<std::string> split(std::string_view s, char sep);
 std::string trim(std::string_view s);
+struct Utf8Char {
+  char32_t cp;      // the code point, or the raw byte when !valid
+  std::size_t len;  // bytes consumed, at least 1
+  bool valid;
+};
+// Decodes the character starting at byte i (i < s.size()); overlong forms,
+// surrogates, truncated sequences and values past U+10FFFF are invalid.
+Utf8Char decode_utf8(std::string_view s, std::size_t i);
 bool is_valid_utf8(std::string_view s);
 // "1.2 MiB" style sizes.
 std::string human_bytes(std::uintmax_t bytes);
