@@ -136,6 +136,9 @@ TEST(Filters, TruncateMatchesJinja) {
                 "'héllo wörld'|truncate(7, leeway=0) }}|{{ 'a b'|truncate(3, leeway=0) }}"),
             "ab cd..|abc|héll...|a b");
   EXPECT_EQ(run("{{ ('a ' * 200)|truncate|length }} {{ ('x' * 300)|truncate|length }}"), "254 255");
+  // Jinja measures the value itself first: short lists pass through, numbers have no length.
+  EXPECT_EQ(run("{{ ['a', 'b']|truncate(3, true, '..', 0) }}"), "['a', 'b']");
+  EXPECT_EQ(error_of("{{ 7|truncate(3) }}").reason(), "object of type 'int' has no length");
 }
 
 TEST(Filters, ToJsonMatchesJinjaEscaping) {

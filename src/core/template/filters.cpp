@@ -267,7 +267,14 @@ Value filter_replace(Renderer& r, const Expr& n, const Value& in, const Args& a)
 // Jinja's truncate: strings longer than length + leeway are cut to length,
 // counting `end`, at the last space unless killwords.
 Value filter_truncate(Renderer& r, const Expr& n, const Value& in, const Args& a) {
-  std::string s = r.str(in, input_pos(n));
+  // Jinja measures the value before treating it as a string: lists and dicts
+  // short enough come back unchanged, and numbers have no length.
+  bool text = in.is_json() && in.get().is_string();
+  if (!text && in.defined() && !(in.is_json() && in.get().is_structured()))
+    r.fail(n.pos,
+           std::string("object of type '") + (in.is_json() ? type_name(in.get()) : "LoopContext") + "' has no length");
+  if (!in.defined() && !r.lenient(in)) r.fail_undefined(in);
+  std::string s = text ? in.get().get<std::string>() : std::string();
   std::int64_t length = integer_arg(r, n, a[0], "truncate() length");
   bool killwords = r.truthy(a[1]);
   const json& end_json = r.need(a[2], n.pos);
@@ -278,8 +285,9 @@ Value filter_truncate(Renderer& r, const Expr& n, const Value& in, const Args& a
   if (length < end_len)
     r.fail(n.pos, "truncate(): expected length >= " + std::to_string(end_len) + ", got " + std::to_string(length));
   if (leeway < 0) r.fail(n.pos, "truncate(): expected leeway >= 0, got " + std::to_string(leeway));
-  auto chars = static_cast<std::int64_t>(char_count(s));
-  if (chars - leeway <= length) return string_value(std::move(s));
+  auto chars = static_cast<std::int64_t>(text ? char_count(s) : in.is_json() ? in.get().size() : 0);
+  if (chars - leeway <= length) return in;
+  if (!text) r.fail(n.pos, std::string("cannot truncate a ") + type_name(in.get()) + ": only strings can be cut");
   std::string cut = s.substr(0, char_offset(s, static_cast<std::size_t>(length - end_len)));
   if (!killwords) {
     std::size_t space = cut.rfind(' ');

@@ -28,9 +28,13 @@
 //     other scripts pass through unchanged. Names are ASCII identifiers.
 //   * Only the calls .items(), .keys() and .values() exist; tuples, macros, include,
 //     extends, blocks and the other tags are not supported (a parse error says so).
+//   * obj.items() gives [key, value] lists, which print as ['k', 'v'] where Python
+//     shows tuples; a list or dict literal cannot hold an undefined value (building
+//     one is the undefined-variable error, where Jinja would store Undefined).
 //   * Undefined variables fail like StrictUndefined, with the line and column where the
 //     variable is referenced; an unclosed block is reported at the tag that opened it.
-//   * Rendering stops with an error past Options::max_output_bytes of output or
+//   * Rendering stops with an error past Options::max_output_bytes of output, once the
+//     strings and lists it builds add up to four times that, or past
 //     Options::max_loop_iterations loop iterations, so no template can hang or exhaust
 //     memory; parsing refuses nesting deeper than 64 blocks or brackets.
 //   Like Jinja, "\r\n" and "\r" in the template become "\n", and `{%-` / `-%}` strip all
@@ -68,6 +72,7 @@ struct Options {
   // like Jinja's default Undefined: they print as "", are falsy and iterate as empty,
   // while attribute access and arithmetic on them are still errors.
   bool strict_undefined = true;
+  // Render limits; see the header comment.
   std::size_t max_output_bytes = std::size_t{64} << 20;
   std::size_t max_loop_iterations = 10'000'000;
 };
