@@ -155,7 +155,7 @@ int main(int argc, char** argv) {
     auto t0 = Clock::now();
     mlops::workspace::init(dir, mlops::workspace::InitOptions{}, env);
     mlops::workspace::Workspace ws(mlops::workspace::locate(dir, env), env);
-    mlops::prompt::PromptStore store(ws.db(), ws.git(), ws.paths().state_dir() / "prompts.lock");
+    mlops::prompt::PromptStore store(ws.db(), ws.git(), ws.paths().state_dir());
     auto author = ws.author();
     if (!quiet)
       std::printf("seeding %s: %ld prompts x %ld versions (order %s), %zu deep, %s; %zu commits\n",

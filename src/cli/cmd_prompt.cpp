@@ -17,7 +17,8 @@ namespace {
 
 prompt::PromptStore store_of(Context& ctx) {
   auto& ws = ctx.ws();
-  return prompt::PromptStore(ws.db(), ws.git(), ws.paths().state_dir() / "prompts.lock");
+  return prompt::PromptStore(
+      ws.db(), [&ws]() -> store::GitRepo& { return ws.git(); }, ws.paths().state_dir());
 }
 
 std::vector<std::string> protected_envs(Context& ctx) {

@@ -119,7 +119,7 @@ class StoreTest : public ::testing::Test {
   void SetUp() override {
     db_ = std::make_unique<store::Db>(dir_ / "state.db", store::Db::Mode::create);
     repo_ = std::make_unique<store::GitRepo>(store::GitRepo::init(dir_ / "repo"));
-    store_ = std::make_unique<PromptStore>(*db_, *repo_, dir_ / "prompts.lock");
+    store_ = std::make_unique<PromptStore>(*db_, *repo_, dir_.path());
   }
   CommitOutcome put(const std::string& name, const std::string& content) {
     return store_->commit({name, content, name + ".txt", false, "", false}, alice_);

@@ -94,8 +94,12 @@ std::pair<std::string, std::string> split_ref(const std::string& name_at_ref) {
   return {name_at_ref.substr(0, at), ref};
 }
 
-PromptStore::PromptStore(store::Db& db, store::GitRepo& repo, std::filesystem::path lock_file)
-    : db_(db), repo_(repo), lock_file_(std::move(lock_file)) {}
+PromptStore::PromptStore(store::Db& db, RepoFn repo, const std::filesystem::path& state_dir)
+    : db_(db), repo_fn_(std::move(repo)), lock_file_(state_dir / "prompts.lock"), objects_(state_dir / "objects", db) {}
+
+PromptStore::PromptStore(store::Db& db, store::GitRepo& repo, const std::filesystem::path& state_dir)
+    : PromptStore(
+          db, [&repo]() -> store::GitRepo& { return repo; }, state_dir) {}
 
 std::optional<VersionInfo> PromptStore::latest(const std::string& name) {
   auto st = db_.prepare(std::string("SELECT ") + k_version_columns +
@@ -161,10 +165,11 @@ CommitOutcome PromptStore::commit(const CommitRequest& req, const store::Author&
   std::string body =
       req.message.empty() ? "" : req.message.substr(std::min(req.message.size(), first_line(req.message).size()));
   std::string msg = compose_message(subject, body, {{"Prompt", req.name}, {"Prompt-Version", std::to_string(version)}});
-  auto made = store::commit_tracked(db_, repo_, changes, author, msg);
+  auto made = store::commit_tracked(db_, repo(), changes, author, msg);
   if (!made)
     throw RuntimeError("git saw no change for " + path + " although its content differs from the index",
                        "run 'mlopsctl doctor --fix' to rebuild the prompt index");
+  objects_.put(req.content);
   VersionInfo v{req.name,
                 version,
                 made->id,
@@ -245,11 +250,13 @@ VersionInfo PromptStore::resolve_ref(const std::string& name_at_ref) {
 }
 
 std::string PromptStore::content(const VersionInfo& v) {
-  auto c = repo_.read(v.commit, v.path);
+  if (objects_.contains(v.content_sha256)) return objects_.get(v.content_sha256);
+  auto c = repo().read(v.commit, v.path);
   if (!c)
     throw RuntimeError("version " + std::to_string(v.version) + " of '" + v.name + "' is indexed at commit " +
                            v.commit.substr(0, 12) + " but git has no " + v.path + " there",
                        "run 'mlopsctl doctor --fix' to rebuild the prompt index from git");
+  objects_.put(*c);  // heal the cache for the next read
   return *c;
 }
 
@@ -347,7 +354,7 @@ Event PromptStore::deploy(const std::string& name, int version, const std::strin
   std::string subject = "Deploy " + name + " v" + e.to + " to " + env;
   // Git first (the truth), then the index; never the other way round, so the
   // lock order is always git before SQLite.
-  auto made = store::commit_tracked(db_, repo_,
+  auto made = store::commit_tracked(db_, repo(),
                                     {{deployments_path(name), state_file(db_, name, std::make_pair(env, version), {})}},
                                     author, compose_message(subject, message, t));
   e.commit = made ? made->id : "";
@@ -422,7 +429,7 @@ Event PromptStore::review(const std::string& name, int version, const std::strin
   std::string verb = action == "submit" ? "Submit" : action == "approve" ? "Approve" : "Reject";
   std::string subject = verb + " " + name + " v" + std::to_string(version);
   auto made = store::commit_tracked(
-      db_, repo_, {{deployments_path(name), state_file(db_, name, {}, std::make_pair(version, to))}}, author,
+      db_, repo(), {{deployments_path(name), state_file(db_, name, {}, std::make_pair(version, to))}}, author,
       compose_message(subject, reason,
                       {{"Prompt", name},
                        {"Prompt-Status", to},
@@ -452,7 +459,7 @@ struct GitIndex {
   std::vector<Event> events;
 };
 
-GitIndex read_git(store::GitRepo& repo) {
+GitIndex read_git(store::GitRepo& repo, store::ObjectStore& objects) {
   GitIndex idx;
   auto history = repo.log(store::k_default_branch);
   std::reverse(history.begin(), history.end());
@@ -472,7 +479,7 @@ GitIndex read_git(store::GitRepo& repo) {
       for (const char* ext : {".yaml", ".txt"})
         if (auto content = repo.read(c.id, "prompts/" + name + ext)) {
           vi.path = "prompts/" + name + ext;
-          vi.content_sha256 = util::sha256_hex(*content);
+          vi.content_sha256 = objects.put(*content).sha256;
         }
       vi.author = c.author.name;
       vi.email = c.author.email;
@@ -507,7 +514,7 @@ GitIndex read_git(store::GitRepo& repo) {
 
 std::vector<std::string> PromptStore::index_problems() {
   std::vector<std::string> problems;
-  GitIndex git = read_git(repo_);
+  GitIndex git = read_git(repo(), objects_);
   std::map<std::pair<std::string, int>, std::pair<std::string, std::string>> indexed;  // -> commit, status
   auto st = db_.prepare("SELECT name, version, commit_id, status FROM prompt_versions");
   while (st.step()) indexed[{st.get_text(0), static_cast<int>(st.get_int(1))}] = {st.get_text(2), st.get_text(3)};
@@ -533,7 +540,7 @@ std::vector<std::string> PromptStore::index_problems() {
 
 void PromptStore::rebuild_index() {
   util::FileLock lock(lock_file_);
-  GitIndex git = read_git(repo_);
+  GitIndex git = read_git(repo(), objects_);
   db_.write([&] {
     db_.exec("DELETE FROM prompt_versions; DELETE FROM prompt_labels; DELETE FROM prompt_events;");
     auto ins =

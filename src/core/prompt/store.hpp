@@ -6,6 +6,7 @@
 // the SQLite tables are an index that makes reads O(1) in history length and
 // that rebuild_index() recreates from the trailers.
 #include <filesystem>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -16,6 +17,7 @@
 #include "prompt/spec.hpp"
 #include "store/db.hpp"
 #include "store/git_repo.hpp"
+#include "store/objects.hpp"
 
 namespace mlops::prompt {
 
@@ -71,8 +73,13 @@ struct CommitRequest {
 
 class PromptStore {
  public:
-  // `lock_file` serialises version numbering across processes.
-  PromptStore(store::Db& db, store::GitRepo& repo, std::filesystem::path lock_file);
+  // Opens the repository only when a command needs it: starting libgit2 costs
+  // ~8 ms, and reads are served from the index and the object store.
+  using RepoFn = std::function<store::GitRepo&()>;
+  // `state_dir` is the workspace's .mlops: prompts.lock there serialises version
+  // numbering across processes, and objects/ caches each version's bytes.
+  PromptStore(store::Db& db, RepoFn repo, const std::filesystem::path& state_dir);
+  PromptStore(store::Db& db, store::GitRepo& repo, const std::filesystem::path& state_dir);
 
   CommitOutcome commit(const CommitRequest& req, const store::Author& author,
                        const std::optional<std::string>& trace_id = std::nullopt);
@@ -104,9 +111,11 @@ class PromptStore {
   std::optional<VersionInfo> latest(const std::string& name);
   VersionInfo read_version(const std::string& name, int version);
   void require_prompt(const std::string& name);
+  store::GitRepo& repo() { return repo_fn_(); }
   store::Db& db_;
-  store::GitRepo& repo_;
+  RepoFn repo_fn_;
   std::filesystem::path lock_file_;
+  store::ObjectStore objects_;
 };
 
 // Parses "NAME@REF" into its parts (REF empty when absent).

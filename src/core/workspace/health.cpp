@@ -191,7 +191,7 @@ DoctorReport doctor(const fs::path& root, bool fix, const config::EnvLookup& env
   CheckResult pr{"prompts", CheckState::ok, {}};
   if (db && repo) {
     try {
-      prompt::PromptStore prompts(*db, *repo, p.state_dir() / "prompts.lock");
+      prompt::PromptStore prompts(*db, *repo, p.state_dir());
       pr.details = prompts.index_problems();
       if (fix && !pr.details.empty()) prompts.rebuild_index();
       settle(pr, fix, true);

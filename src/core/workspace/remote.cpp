@@ -33,7 +33,7 @@ PullOutcome pull(Workspace& ws, const std::string& remote, const std::string& tr
   if (r != store::GitRepo::PullResult::up_to_date) {
     // New commits arrived: the indexes follow git.
     store::rebuild_index(ws.db(), ws.git());
-    prompt::PromptStore(ws.db(), ws.git(), ws.paths().state_dir() / "prompts.lock").rebuild_index();
+    prompt::PromptStore(ws.db(), ws.git(), ws.paths().state_dir()).rebuild_index();
   }
   audit::AuditLog(ws.db()).append(ws.author().name, "remote.pull", remote, {{"result", out.result}, {"head", out.head}},
                                   trace_id);
