@@ -195,6 +195,8 @@ std::optional<CommitInfo> GitRepo::commit(const FileChanges& changes, const Auth
   Commit made;
   check(git_commit_lookup(made.out(), repo_, &commit_id), "cannot read new commit");
   CommitInfo info = to_info(made.get());
+  for (const auto& u : updates)
+    if (u.action == GIT_TREE_UPDATE_UPSERT) info.written[u.path] = oid_hex(&u.id);
   if (while_locked) while_locked(info);
   return info;
 }

@@ -32,6 +32,8 @@ struct CommitInfo {
   std::int64_t time = 0;  // seconds since the epoch
   std::string message;
   std::vector<std::string> parents;
+  // Set by commit(): blob id of every path it wrote (deleted paths are absent).
+  std::map<std::string, std::string> written;
 };
 
 struct RefInfo {

@@ -13,9 +13,9 @@ std::optional<CommitInfo> commit_tracked(Db& db, GitRepo& repo, const FileChange
           "ON CONFLICT(path) DO UPDATE SET blob = excluded.blob, commit_id = excluded.commit_id");
       auto remove = db.prepare("DELETE FROM git_files WHERE path = ?");
       for (const auto& [path, content] : changes) {
-        if (auto blob = repo.blob_id(c.id, path)) {
+        if (auto blob = c.written.find(path); blob != c.written.end()) {
           upsert.reset();
-          upsert.bind_all(path, *blob, c.id).run();
+          upsert.bind_all(path, blob->second, c.id).run();
         } else {
           remove.reset();
           remove.bind_all(path).run();
