@@ -101,6 +101,19 @@ CREATE TABLE prompt_events (
 );
 CREATE INDEX prompt_events_by_name ON prompt_events(name, kind, id);
 )sql"},
+      {3, R"sql(
+-- LLM response cache (llm/cache.hpp): key = sha256 of the canonical request
+-- document; only successful answers are stored.
+CREATE TABLE llm_cache (
+  key         TEXT PRIMARY KEY,
+  provider    TEXT NOT NULL,
+  model       TEXT NOT NULL,
+  response    TEXT NOT NULL,
+  created_ms  INTEGER NOT NULL,
+  hits        INTEGER NOT NULL DEFAULT 0,
+  last_hit_ms INTEGER
+) WITHOUT ROWID;
+)sql"},
   };
   return list;
 }

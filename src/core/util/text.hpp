@@ -12,6 +12,9 @@ std::size_t levenshtein(std::string_view a, std::string_view b);
 std::string nearest(std::string_view word, const std::vector<std::string>& candidates);
 std::vector<std::string> split(std::string_view s, char sep);
 std::string trim(std::string_view s);
+// Words separated by any run of ASCII whitespace.
+std::vector<std::string> split_whitespace(std::string_view s);
+std::string join(const std::vector<std::string>& parts, std::string_view sep);
 struct Utf8Char {
   char32_t cp;      // the code point, or the raw byte when !valid
   std::size_t len;  // bytes consumed, at least 1

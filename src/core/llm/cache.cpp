@@ -1,0 +1,115 @@
+#include "llm/cache.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include "util/hash.hpp"
+
+namespace mlops::llm {
+
+using nlohmann::json;
+
+std::string cache_document(const ProviderSettings& p, const ChatRequest& rq) {
+  json messages = json::array();
+  for (const auto& m : rq.messages) messages.push_back({m.role, m.content});
+  json params = json::object();
+  if (rq.temperature) params["temperature"] = *rq.temperature;
+  if (rq.max_tokens) params["max_tokens"] = *rq.max_tokens;
+  if (rq.top_p) params["top_p"] = *rq.top_p;
+  if (!rq.stop.empty()) params["stop"] = rq.stop;
+  json doc = {{"v", 1},          {"provider", p.name},     {"type", p.type}, {"base_url", p.base_url},
+              {"model", rq.model}, {"messages", messages}, {"params", params}};
+  return doc.dump();  // nlohmann objects keep keys sorted: the dump is canonical
+}
+
+std::string cache_key(const ProviderSettings& p, const ChatRequest& rq) {
+  return util::sha256_hex(cache_document(p, rq));
+}
+
+std::optional<ChatResponse> ResponseCache::get(const std::string& key, std::int64_t now_ms) {
+  auto st = db_.prepare("SELECT response, created_ms FROM llm_cache WHERE key = ?");
+  st.bind(1, key);
+  if (!st.step() || !fresh(st.get_int(1), now_ms)) return std::nullopt;
+  json j;
+  try {
+    j = json::parse(st.get_text(0));
+  } catch (const json::parse_error&) {
+    return std::nullopt;  // a damaged entry is a miss; the next answer overwrites it
+  }
+  ChatResponse r;
+  r.text = j.value("text", "");
+  r.finish_reason = j.value("finish_reason", "");
+  r.response_model = j.value("model", "");
+  r.response_id = j.value("id", "");
+  if (j.contains("usage") && j["usage"].is_object()) {
+    const json& u = j["usage"];
+    r.usage.input_tokens = u.value("input", std::int64_t{0});
+    r.usage.output_tokens = u.value("output", std::int64_t{0});
+    r.usage.cache_read_tokens = u.value("cache_read", std::int64_t{0});
+    r.usage.cache_write_tokens = u.value("cache_write", std::int64_t{0});
+  }
+  db_.write([&] {
+    db_.prepare("UPDATE llm_cache SET hits = hits + 1, last_hit_ms = ? WHERE key = ?").bind_all(now_ms, key).run();
+  });
+  return r;
+}
+
+void ResponseCache::put(const std::string& key, const std::string& provider, const std::string& model,
+                        const ChatResponse& r, std::int64_t now_ms) {
+  json j = {{"text", r.text},
+            {"finish_reason", r.finish_reason},
+            {"model", r.response_model},
+            {"id", r.response_id},
+            {"usage",
+             {{"input", r.usage.input_tokens},
+              {"output", r.usage.output_tokens},
+              {"cache_read", r.usage.cache_read_tokens},
+              {"cache_write", r.usage.cache_write_tokens}}}};
+  db_.write([&] {
+    db_.prepare(
+           "INSERT INTO llm_cache(key, provider, model, response, created_ms, hits) VALUES (?, ?, ?, ?, ?, 0) "
+           "ON CONFLICT(key) DO UPDATE SET response = excluded.response, created_ms = excluded.created_ms")
+        .bind_all(key, provider, model, j.dump(), now_ms)
+        .run();
+  });
+}
+
+CacheStats ResponseCache::stats(std::int64_t now_ms) {
+  CacheStats s;
+  auto st = db_.prepare(
+      "SELECT COUNT(*), COALESCE(SUM(LENGTH(response) + LENGTH(key)), 0), COALESCE(SUM(hits), 0), "
+      "MIN(created_ms), MAX(created_ms), "
+      "COALESCE(SUM(CASE WHEN ? > 0 AND ? - created_ms >= ? THEN 1 ELSE 0 END), 0) FROM llm_cache");
+  st.bind_all(static_cast<std::int64_t>(ttl_.count()), now_ms, static_cast<std::int64_t>(ttl_.count()));
+  if (st.step()) {
+    s.entries = st.get_int(0);
+    s.bytes = st.get_int(1);
+    s.hits = st.get_int(2);
+    if (!st.is_null(3)) s.oldest_ms = st.get_int(3);
+    if (!st.is_null(4)) s.newest_ms = st.get_int(4);
+    s.expired = st.get_int(5);
+    s.fresh = s.entries - s.expired;
+  }
+  return s;
+}
+
+std::int64_t ResponseCache::clear(bool expired_only, std::int64_t now_ms) {
+  std::int64_t n = 0;
+  db_.write([&] {
+    if (!expired_only) {
+      n = db_.query_int("SELECT COUNT(*) FROM llm_cache");
+      db_.exec("DELETE FROM llm_cache");
+      return;
+    }
+    if (ttl_.count() <= 0) return;
+    auto count = db_.prepare("SELECT COUNT(*) FROM llm_cache WHERE ? - created_ms >= ?");
+    count.bind_all(now_ms, static_cast<std::int64_t>(ttl_.count()));
+    count.step();
+    n = count.get_int(0);
+    db_.prepare("DELETE FROM llm_cache WHERE ? - created_ms >= ?")
+        .bind_all(now_ms, static_cast<std::int64_t>(ttl_.count()))
+        .run();
+  });
+  return n;
+}
+
+}  // namespace mlops::llm

@@ -1,0 +1,51 @@
+#pragma once
+// The response cache: successful answers in the workspace database, keyed by
+// sha256 of a canonical JSON document (see cache_key). Errors are never cached.
+// An entry is fresh while now - created < TTL (TTL from llm.cache.ttl, read at
+// lookup time, so changing it applies to existing entries; 0 = no expiry).
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "llm/provider.hpp"
+#include "store/db.hpp"
+
+namespace mlops::llm {
+
+// The canonical document hashed for the key, one JSON line with sorted keys:
+//   {"base_url":…,"messages":[[role,content],…],"model":…,"params":{"max_tokens":…,"stop":[…],
+//    "temperature":…,"top_p":…},"provider":NAME,"type":TYPE,"v":1}
+// Absent parameters are omitted. API keys and headers are never part of it.
+std::string cache_document(const ProviderSettings& provider, const ChatRequest& request);
+std::string cache_key(const ProviderSettings& provider, const ChatRequest& request);
+
+struct CacheStats {
+  std::int64_t entries = 0;
+  std::int64_t fresh = 0;
+  std::int64_t expired = 0;
+  std::int64_t bytes = 0;
+  std::int64_t hits = 0;  // lookups answered from the cache, over the entries kept
+  std::optional<std::int64_t> oldest_ms;
+  std::optional<std::int64_t> newest_ms;
+};
+
+class ResponseCache {
+ public:
+  ResponseCache(store::Db& db, std::chrono::milliseconds ttl) : db_(db), ttl_(ttl) {}
+  std::optional<ChatResponse> get(const std::string& key, std::int64_t now_ms);
+  void put(const std::string& key, const std::string& provider, const std::string& model, const ChatResponse& r,
+           std::int64_t now_ms);
+  CacheStats stats(std::int64_t now_ms);
+  // Removes every entry, or only the expired ones; returns how many.
+  std::int64_t clear(bool expired_only, std::int64_t now_ms);
+
+ private:
+  bool fresh(std::int64_t created_ms, std::int64_t now_ms) const {
+    return ttl_.count() <= 0 || now_ms - created_ms < ttl_.count();
+  }
+  store::Db& db_;
+  std::chrono::milliseconds ttl_;
+};
+
+}  // namespace mlops::llm
