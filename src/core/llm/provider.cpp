@@ -169,10 +169,12 @@ class AnthropicProvider : public Provider {
     out.response_id = j.value("id", "");
     if (j.contains("usage") && j["usage"].is_object()) {
       const json& u = j["usage"];
-      out.usage.input_tokens = int_at(u, "input_tokens");
-      out.usage.output_tokens = int_at(u, "output_tokens");
+      // Anthropic counts cache reads and writes apart from input_tokens; Usage counts
+      // every input token in input_tokens (as OpenAI and the GenAI conventions do).
       out.usage.cache_read_tokens = int_at(u, "cache_read_input_tokens");
       out.usage.cache_write_tokens = int_at(u, "cache_creation_input_tokens");
+      out.usage.input_tokens = int_at(u, "input_tokens") + out.usage.cache_read_tokens + out.usage.cache_write_tokens;
+      out.usage.output_tokens = int_at(u, "output_tokens");
     }
     return out;
   }

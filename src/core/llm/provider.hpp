@@ -33,6 +33,8 @@ struct ChatRequest {
   std::vector<std::string> stop;
 };
 
+// input_tokens counts every input token; cache_read_tokens and cache_write_tokens
+// are the parts of it read from / written to the provider's prompt cache.
 struct Usage {
   std::int64_t input_tokens = 0;
   std::int64_t output_tokens = 0;

@@ -326,7 +326,7 @@ struct Transport::Impl {
       }
       if (!ready.empty() && static_cast<double>(active.size()) < std::floor(limit)) timeout_ms = 0;
       if (active.empty()) {
-        if (timeout_ms > 0 && ready.empty()) std::this_thread::sleep_for(milliseconds(timeout_ms));
+        if (timeout_ms > 0 && ready.empty() && !waiting.empty()) std::this_thread::sleep_for(milliseconds(timeout_ms));
       } else {
         int fds = 0;
         api.multi_poll(multi, nullptr, 0, timeout_ms, &fds);

@@ -1,0 +1,414 @@
+// The llm module against the fake server (tests/fake_llm) over real loopback HTTP.
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <nlohmann/json.hpp>
+
+#include "common/fake_llm.hpp"
+#include "llm/cache.hpp"
+#include "llm/provider.hpp"
+#include "llm/transport.hpp"
+#include "store/db.hpp"
+#include "support.hpp"
+
+namespace mlops::llm {
+namespace {
+
+using nlohmann::json;
+using namespace std::chrono_literals;
+
+ChatRequest req(std::string model, std::vector<Message> messages, std::optional<double> temperature,
+                std::optional<int> max_tokens) {
+  ChatRequest r;
+  r.model = std::move(model);
+  r.messages = std::move(messages);
+  r.temperature = temperature;
+  r.max_tokens = max_tokens;
+  return r;
+}
+
+class FakeServer : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() { server_ = new testing::FakeLlmServer(MLOPS_SOURCE_DIR); }
+  static void TearDownTestSuite() {
+    delete server_;
+    server_ = nullptr;
+  }
+  void SetUp() override { control("POST", "/_reset"); }
+
+  static json control(const std::string& method, const std::string& path) {
+    Transport t({.max_retries = 0});
+    HttpRequest r;
+    r.method = method;
+    r.url = server_->url() + path;
+    auto o = t.send(r);
+    EXPECT_EQ(o.error, ErrorKind::none) << o.message;
+    return o.response ? json::parse(o.response->body, nullptr, false) : json();
+  }
+  static HttpRequest chat(const std::string& model, const std::string& text = "hello") {
+    HttpRequest r;
+    r.url = server_->url() + "/v1/chat/completions";
+    r.headers = {{"Content-Type", "application/json"}};
+    r.body = json{{"model", model}, {"messages", {{{"role", "user"}, {"content", text}}}}}.dump();
+    return r;
+  }
+  static TransportOptions fast(int retries = 3) {
+    TransportOptions o;
+    o.max_retries = retries;
+    o.backoff_base = 10ms;
+    o.backoff_max = 50ms;
+    return o;
+  }
+  static std::unique_ptr<Provider> provider(const std::string& type, const std::string& key_env = {}) {
+    ProviderSettings s;
+    s.name = s.type = type;
+    s.base_url = server_->url() + (type == "openai" ? "/v1" : "");
+    s.api_key_env = key_env;
+    return make_provider(s, [](const std::string& n) -> std::optional<std::string> {
+      if (n == "TEST_KEY") return std::string("sk-test-123");
+      return std::nullopt;
+    });
+  }
+  static testing::FakeLlmServer* server_;
+};
+testing::FakeLlmServer* FakeServer::server_ = nullptr;
+
+TEST(Transport, ClassifiesStatuses) {
+  EXPECT_EQ(classify_status(200), ErrorKind::none);
+  EXPECT_EQ(classify_status(401), ErrorKind::auth);
+  EXPECT_EQ(classify_status(403), ErrorKind::auth);
+  EXPECT_EQ(classify_status(429), ErrorKind::rate_limit);
+  EXPECT_EQ(classify_status(408), ErrorKind::timeout);
+  EXPECT_EQ(classify_status(529), ErrorKind::server);
+  EXPECT_EQ(classify_status(404), ErrorKind::bad_request);
+  EXPECT_TRUE(is_retryable(ErrorKind::rate_limit));
+  EXPECT_FALSE(is_retryable(ErrorKind::auth));
+  EXPECT_FALSE(is_retryable(ErrorKind::bad_request));
+}
+
+TEST(Transport, ParsesRetryAfter) {
+  HttpResponse r;
+  r.headers = {{"retry-after", "2"}};
+  EXPECT_EQ(retry_after(r, 0), 2000ms);
+  r.headers = {{"retry-after", "0.25"}};
+  EXPECT_EQ(retry_after(r, 0), 250ms);
+  r.headers = {{"retry-after-ms", "40"}, {"retry-after", "9"}};
+  EXPECT_EQ(retry_after(r, 0), 40ms);
+  r.headers = {{"retry-after", "Wed, 21 Oct 2015 07:28:00 GMT"}};
+  EXPECT_EQ(retry_after(r, 1445412480 - 3), 3000ms);
+  r.headers = {{"retry-after", "soon"}};
+  EXPECT_FALSE(retry_after(r, 0));
+  r.headers = {};
+  EXPECT_FALSE(retry_after(r, 0));
+}
+
+TEST_F(FakeServer, RetriesRateLimitsUntilSuccess) {
+  Transport t(fast());
+  auto o = t.send(chat("m+fail=429x2"));
+  EXPECT_EQ(o.error, ErrorKind::none) << o.message;
+  EXPECT_EQ(o.attempts, 3);
+  EXPECT_EQ(t.stats().rate_limited, 2);
+  EXPECT_EQ(control("GET", "/_stats")["requests"], 3);
+}
+
+TEST_F(FakeServer, MaxRetriesZeroMeansOneAttempt) {
+  Transport t(fast(0));
+  auto o = t.send(chat("m+fail=500x1"));
+  EXPECT_EQ(o.error, ErrorKind::server);
+  EXPECT_EQ(o.attempts, 1);
+  ASSERT_TRUE(o.response);
+  EXPECT_EQ(o.response->status, 500);
+}
+
+TEST_F(FakeServer, GivesUpAfterMaxRetries) {
+  Transport t(fast(2));
+  auto o = t.send(chat("m+fail=503"));
+  EXPECT_EQ(o.error, ErrorKind::server);
+  EXPECT_EQ(o.attempts, 3);
+}
+
+TEST_F(FakeServer, HonoursRetryAfter) {
+  Transport t(fast());
+  auto start = std::chrono::steady_clock::now();
+  auto o = t.send(chat("m+fail=429x1+retry_after=0.3"));
+  auto took = std::chrono::steady_clock::now() - start;
+  EXPECT_EQ(o.error, ErrorKind::none);
+  EXPECT_GE(took, 300ms);  // the 10 ms backoff alone would be much shorter
+}
+
+TEST_F(FakeServer, DoesNotRetryAuthOrBadRequests) {
+  Transport t(fast());
+  auto o = t.send(chat("m+auth"));
+  EXPECT_EQ(o.error, ErrorKind::auth);
+  EXPECT_EQ(o.attempts, 1);
+  auto p = provider("openai");
+  EXPECT_NE(p->error_detail(*o.response).find("API key"), std::string::npos) << o.response->body;
+}
+
+TEST_F(FakeServer, TimesOutAndRetriesDroppedConnections) {
+  TransportOptions opts = fast(0);
+  opts.timeout = 200ms;
+  Transport t(opts);
+  auto o = t.send(chat("m+hang=3000"));
+  EXPECT_EQ(o.error, ErrorKind::timeout);
+  EXPECT_LT(o.latency_ms, 2000);
+
+  Transport t2(fast(0));
+  auto dropped = t2.send(chat("m+drop"));
+  EXPECT_EQ(dropped.error, ErrorKind::connection) << dropped.message;
+  Transport t3(fast(2));
+  auto recovered = t3.send(chat("m+dropx1"));
+  EXPECT_EQ(recovered.error, ErrorKind::none) << recovered.message;
+  EXPECT_EQ(recovered.attempts, 2);
+}
+
+TEST_F(FakeServer, ConnectionRefusedIsAConnectionError) {
+  Transport t(fast(1));
+  HttpRequest r = chat("m");
+  r.url = "http://127.0.0.1:9/v1/chat/completions";  // discard port: nothing listens
+  auto o = t.send(r);
+  EXPECT_EQ(o.error, ErrorKind::connection);
+  EXPECT_EQ(o.attempts, 2);
+}
+
+TEST_F(FakeServer, ReusesConnections) {
+  Transport t(fast());
+  for (int i = 0; i < 20; ++i) ASSERT_EQ(t.send(chat("m")).error, ErrorKind::none);
+  EXPECT_EQ(control("GET", "/_stats")["connections"], 1);
+}
+
+TEST_F(FakeServer, RunsConcurrentlyWithinTheLimit) {
+  TransportOptions opts = fast();
+  opts.max_concurrency = 8;
+  Transport t(opts);
+  std::vector<HttpRequest> reqs(40, chat("m+latency=100"));
+  int done = 0;
+  auto start = std::chrono::steady_clock::now();
+  t.run(reqs, [&](std::size_t, Outcome&& o) {
+    EXPECT_EQ(o.error, ErrorKind::none);
+    ++done;
+  });
+  auto took = std::chrono::steady_clock::now() - start;
+  EXPECT_EQ(done, 40);
+  EXPECT_LE(control("GET", "/_stats")["peak_inflight"].get<int>(), 8);
+  EXPECT_GE(t.stats().peak_in_flight, 6);
+  EXPECT_LT(took, 2000ms);  // serially it would take 4 s
+}
+
+TEST_F(FakeServer, AdaptiveConcurrencyBacksOffAndRecovers) {
+  TransportOptions opts = fast(20);
+  opts.max_concurrency = 16;
+  Transport t(opts);
+  std::vector<HttpRequest> reqs(120, chat("m+limit=4+latency=20"));
+  std::size_t ok = 0;
+  t.run(reqs, [&](std::size_t, Outcome&& o) { ok += o.error == ErrorKind::none; });
+  EXPECT_EQ(ok, reqs.size());
+  auto s = t.stats();
+  EXPECT_GT(s.rate_limited, 0);
+  EXPECT_LE(s.min_concurrency_limit, 4);
+  // After the overload it climbs again on successes.
+  std::vector<HttpRequest> calm(200, chat("m"));
+  t.run(calm, [](std::size_t, Outcome&&) {});
+  EXPECT_GT(t.stats().concurrency_limit, s.min_concurrency_limit);
+}
+
+TEST_F(FakeServer, OpenAiWireFormat) {
+  auto p = provider("openai", "TEST_KEY");
+  ChatRequest rq = req("gpt-4o-mini+cached=2", {{"system", "be brief"}, {"user", "@reply four words are here"}}, 0.5, 100);
+  auto http = p->build(rq);
+  Transport t(fast());
+  auto o = t.send(http);
+  ASSERT_EQ(o.error, ErrorKind::none) << o.message;
+  auto r = p->parse(*o.response);
+  EXPECT_EQ(r.text, "four words are here");
+  EXPECT_EQ(r.finish_reason, "stop");
+  EXPECT_EQ(r.usage.output_tokens, 4);
+  EXPECT_EQ(r.usage.input_tokens, 2 + 5);  // "be brief" + "@reply four words are here"
+  EXPECT_EQ(r.usage.cache_read_tokens, 2);
+  auto sent = control("GET", "/_requests")[0];
+  EXPECT_EQ(sent["path"], "/v1/chat/completions");
+  EXPECT_EQ(sent["headers"]["authorization"], "Bearer sk-test-123");
+  EXPECT_EQ(sent["body"]["temperature"], 0.5);
+  EXPECT_EQ(sent["body"]["max_tokens"], 100);
+  EXPECT_EQ(sent["body"]["messages"][0]["role"], "system");
+}
+
+TEST_F(FakeServer, AnthropicWireFormat) {
+  auto p = provider("anthropic", "TEST_KEY");
+  ChatRequest rq = req("claude-sonnet-4-5+cached=3+cache_write=1", {{"system", "sys"}, {"user", "one two three"}}, {}, 2);
+  Transport t(fast());
+  auto o = t.send(p->build(rq));
+  ASSERT_EQ(o.error, ErrorKind::none) << o.message;
+  auto r = p->parse(*o.response);
+  EXPECT_EQ(r.finish_reason, "length");
+  EXPECT_EQ(r.usage.output_tokens, 2);
+  EXPECT_EQ(r.usage.cache_read_tokens, 3);
+  EXPECT_EQ(r.usage.cache_write_tokens, 1);
+  EXPECT_EQ(r.usage.input_tokens, 4 + 3 + 1);  // input ("sys" + 3 words) + cache read + cache write
+  auto sent = control("GET", "/_requests")[0];
+  EXPECT_EQ(sent["headers"]["x-api-key"], "sk-test-123");
+  EXPECT_EQ(sent["headers"]["anthropic-version"], "2023-06-01");
+  EXPECT_EQ(sent["body"]["system"], "sys");
+  EXPECT_EQ(sent["body"]["messages"].size(), 1u);
+}
+
+TEST_F(FakeServer, AnthropicNeedsAKey) {
+  auto p = provider("anthropic", "MISSING_KEY");
+  try {
+    p->build(req("claude", {{"user", "x"}}, {}, {}));
+    FAIL() << "no error";
+  } catch (const LlmError& e) {
+    EXPECT_EQ(e.kind, ErrorKind::auth);
+    EXPECT_NE(std::string(e.what()).find("MISSING_KEY"), std::string::npos);
+  }
+}
+
+TEST_F(FakeServer, OllamaWireFormat) {
+  auto p = provider("ollama");
+  Transport t(fast());
+  auto o = t.send(p->build(req("llama3.2", {{"user", "hi there"}}, 0.1, 50)));
+  ASSERT_EQ(o.error, ErrorKind::none) << o.message;
+  auto r = p->parse(*o.response);
+  EXPECT_EQ(r.text, "echo: hi there");
+  EXPECT_EQ(r.usage.input_tokens, 2);
+  EXPECT_EQ(r.usage.output_tokens, 3);
+  auto sent = control("GET", "/_requests")[0];
+  EXPECT_EQ(sent["body"]["stream"], false);
+  EXPECT_EQ(sent["body"]["options"]["num_predict"], 50);
+}
+
+TEST_F(FakeServer, GenericHttpProvider) {
+  ProviderSettings s;
+  s.name = "mine";
+  s.type = "http";
+  s.base_url = server_->url();
+  s.path = "/generic";
+  s.body_template = R"({"input": {{ prompt | tojson }}, "opts": {"t": {{ temperature | tojson }}}})";
+  s.response_path = "output.text";
+  s.input_tokens_path = "/meta/tokens_in";
+  s.output_tokens_path = "meta.tokens_out";
+  auto p = make_provider(s, config::process_env());
+  Transport t(fast());
+  auto o = t.send(p->build(req("x", {{"user", "say \"quoted\" {braces}"}}, 0.7, {})));
+  ASSERT_EQ(o.error, ErrorKind::none) << o.message;
+  auto r = p->parse(*o.response);
+  EXPECT_EQ(r.text, "echo: say \"quoted\" {braces}");
+  EXPECT_EQ(r.usage.input_tokens, 3);
+  EXPECT_EQ(r.usage.output_tokens, 4);
+}
+
+TEST_F(FakeServer, MalformedBodiesAreBadResponses) {
+  auto p = provider("openai");
+  Transport t(fast());
+  for (const char* model : {"m+garbage", "m+garbage_ok_json"}) {
+    auto o = t.send(p->build(req(model, {{"user", "x"}}, {}, {})));
+    ASSERT_EQ(o.error, ErrorKind::none);
+    try {
+      p->parse(*o.response);
+      ADD_FAILURE() << model << " parsed";
+    } catch (const LlmError& e) {
+      EXPECT_EQ(e.kind, ErrorKind::bad_response) << e.what();
+    }
+  }
+}
+
+TEST(LocalProviders, EchoAndExec) {
+  ProviderSettings s;
+  s.name = s.type = "echo";
+  auto echo = make_provider(s, config::process_env());
+  auto r = echo->complete(req("", {{"system", "s"}, {"user", "a b c d"}}, {}, 2));
+  EXPECT_EQ(r.text, "a b");
+  EXPECT_EQ(r.finish_reason, "length");
+  EXPECT_EQ(r.usage.input_tokens, 5);
+
+  s.name = s.type = "exec";
+  auto exec = make_provider(s, config::process_env());
+  EXPECT_EQ(exec->complete(req("tr a-z A-Z", {{"user", "shout"}}, {}, {})).text, "SHOUT");
+  try {
+    exec->complete(req("echo broken >&2; exit 3", {{"user", "x"}}, {}, {}));
+    FAIL() << "no error";
+  } catch (const LlmError& e) {
+    EXPECT_NE(std::string(e.what()).find("status 3"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("broken"), std::string::npos) << e.what();
+  }
+}
+
+TEST(ProviderIds, SplitAndSettings) {
+  EXPECT_EQ(split_provider_id("openai:gpt-4o"), (std::pair<std::string, std::string>{"openai", "gpt-4o"}));
+  EXPECT_EQ(split_provider_id("exec:./m.sh --x"), (std::pair<std::string, std::string>{"exec", "./m.sh --x"}));
+  EXPECT_EQ(split_provider_id("echo").first, "echo");
+  EXPECT_THROW(split_provider_id("../x:y"), UsageError);
+  EXPECT_THROW(split_provider_id(""), UsageError);
+
+  testing::ScratchDir dir("llm");
+  auto file = dir / "mlops.yaml";
+  util::atomic_write(file,
+                     "providers:\n  local:\n    type: openai\n    base_url: http://127.0.0.1:8000/v1/\n"
+                     "    timeout: 500ms\n    headers:\n      X-Team: ml\n");
+  std::map<std::string, std::string> envs = {{"OPENAI_BASE_URL", "http://gw/v1"}, {"OLLAMA_HOST", "box:11434"}};
+  config::EnvLookup env = [&](const std::string& k) -> std::optional<std::string> {
+    auto it = envs.find(k);
+    return it == envs.end() ? std::nullopt : std::optional<std::string>(it->second);
+  };
+  config::Config cfg(file, std::nullopt, env);
+  auto local = provider_settings("local", cfg, env);
+  EXPECT_EQ(local.type, "openai");
+  EXPECT_EQ(local.base_url, "http://127.0.0.1:8000/v1");
+  EXPECT_EQ(local.api_key_env, "");
+  EXPECT_EQ(local.timeout, 500ms);
+  ASSERT_EQ(local.headers.size(), 1u);
+  EXPECT_EQ(local.headers[0].first, "X-Team");
+  EXPECT_EQ(provider_settings("openai", cfg, env).base_url, "http://gw/v1");
+  EXPECT_EQ(provider_settings("ollama", cfg, env).base_url, "http://box:11434");
+  try {
+    provider_settings("opnai", cfg, env);
+    FAIL();
+  } catch (const UsageError& e) {
+    EXPECT_NE(e.hint().find("openai"), std::string::npos);
+  }
+}
+
+TEST(Cache, KeyIsCanonicalAndExcludesSecrets) {
+  ProviderSettings p;
+  p.name = p.type = "openai";
+  p.base_url = "https://api.openai.com/v1";
+  p.headers = {{"Authorization", "Bearer sk-secret"}};
+  ChatRequest a = req("gpt-4o", {{"user", "hi"}}, 0.0, 10);
+  EXPECT_EQ(cache_document(p, a),
+            R"({"base_url":"https://api.openai.com/v1","messages":[["user","hi"]],"model":"gpt-4o",)"
+            R"("params":{"max_tokens":10,"temperature":0.0},"provider":"openai","type":"openai","v":1})");
+  EXPECT_EQ(cache_document(p, a).find("sk-secret"), std::string::npos);
+  ChatRequest b = a;
+  b.temperature = 0.1;
+  EXPECT_NE(cache_key(p, a), cache_key(p, b));
+  EXPECT_EQ(cache_key(p, a), cache_key(p, ChatRequest(a)));
+  EXPECT_EQ(cache_key(p, a).size(), 64u);
+}
+
+TEST(Cache, StoresAnswersWithTtl) {
+  testing::ScratchDir dir("cache");
+  store::Db db(dir / "state.db", store::Db::Mode::create);
+  ResponseCache cache(db, std::chrono::milliseconds(1000));
+  ChatResponse r;
+  r.text = "answer";
+  r.usage.input_tokens = 3;
+  EXPECT_FALSE(cache.get("k", 0));
+  cache.put("k", "openai", "gpt", r, 1000);
+  auto hit = cache.get("k", 1500);
+  ASSERT_TRUE(hit);
+  EXPECT_EQ(hit->text, "answer");
+  EXPECT_EQ(hit->usage.input_tokens, 3);
+  EXPECT_FALSE(cache.get("k", 2000));  // expired
+  auto s = cache.stats(2000);
+  EXPECT_EQ(s.entries, 1);
+  EXPECT_EQ(s.expired, 1);
+  EXPECT_EQ(s.hits, 1);
+  EXPECT_EQ(cache.clear(true, 2000), 1);
+  EXPECT_EQ(cache.stats(2000).entries, 0);
+  ResponseCache forever(db, std::chrono::milliseconds(0));
+  forever.put("k2", "openai", "gpt", r, 0);
+  EXPECT_TRUE(forever.get("k2", 1'000'000'000));
+}
+
+}  // namespace
+}  // namespace mlops::llm
