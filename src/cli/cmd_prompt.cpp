@@ -4,6 +4,7 @@
 
 #include "cli/commands.hpp"
 #include "cli/output.hpp"
+#include "cli/prompt_args.hpp"
 #include "prompt/diff.hpp"
 #include "prompt/store.hpp"
 #include "util/error.hpp"
@@ -14,12 +15,6 @@
 namespace mlops::cli {
 
 namespace {
-
-prompt::PromptStore store_of(Context& ctx) {
-  auto& ws = ctx.ws();
-  return prompt::PromptStore(
-      ws.db(), [&ws]() -> store::GitRepo& { return ws.git(); }, ws.paths().state_dir());
-}
 
 std::vector<std::string> protected_envs(Context& ctx) {
   std::vector<std::string> out;
@@ -73,18 +68,6 @@ int parse_version_arg(const std::string& s) {
   if (digits.empty() || digits.size() > 9 || digits.find_first_not_of("0123456789") != std::string::npos)
     throw UsageError("'" + s + "' is not a version number", "versions are integers: 1, 2, 3 (or v3)");
   return std::stoi(digits);
-}
-
-nlohmann::json parse_vars(const std::vector<std::string>& pairs, const std::string& vars_file) {
-  nlohmann::json vars = nlohmann::json::object();
-  if (!vars_file.empty()) vars = prompt::load_vars_file(vars_file);
-  for (const auto& p : pairs) {
-    auto eq = p.find('=');
-    if (eq == std::string::npos || eq == 0)
-      throw UsageError("--var '" + p + "' is not NAME=VALUE", "e.g. --var name=Ada");
-    vars[p.substr(0, eq)] = p.substr(eq + 1);
-  }
-  return vars;
 }
 
 void print_warnings(Context& ctx, const std::vector<prompt::LintFinding>& warnings) {

@@ -31,7 +31,8 @@ std::string shell_quote(const std::string& s) {
 
 util::ProcessResult sh(const fs::path& cwd, const std::string& command, const fs::path& home, const std::string& env,
                        const std::string& input) {
-  std::string script = "unset MLOPS_DIR MLOPS_OUTPUT NO_COLOR XDG_CONFIG_HOME TRACEPARENT MLOPS_TORCH_HELPER; ";
+  std::string script = "unset MLOPS_DIR MLOPS_OUTPUT NO_COLOR XDG_CONFIG_HOME TRACEPARENT MLOPS_TORCH_HELPER "
+      "OPENAI_API_KEY OPENAI_BASE_URL ANTHROPIC_API_KEY ANTHROPIC_BASE_URL OLLAMA_HOST MLOPS_LIBCURL; ";
   script += "export HOME=" + shell_quote(home.string()) +
             " MLOPS_USER=tester MLOPS_SRC=" + shell_quote(MLOPS_SOURCE_DIR) +
             " PATH=" + shell_quote(bin_dir().string()) + ":\"$PATH\"; ";

@@ -14,6 +14,7 @@
 //   json /pointer exists           ... is present
 //   json /pointer size N           ... is an array/object of N elements
 //   < text                         one line of stdin for the next $ (repeatable)
+//   fake-llm                       start tests/fake_llm for this case; its URL is $FAKE_LLM
 //
 // A command line ending in '\' continues on the next line.
 #include <gtest/gtest.h>
@@ -23,6 +24,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "common/fake_llm.hpp"
 #include "e2e/harness.hpp"
 #include "util/fs.hpp"
 #include "util/text.hpp"
@@ -39,8 +41,14 @@ struct Step {
   std::string env;
 };
 
-std::vector<Step> parse_case(const fs::path& file) {
+struct Case {
   std::vector<Step> steps;
+  bool fake_llm = false;
+};
+
+Case parse_case(const fs::path& file) {
+  Case c;
+  auto& steps = c.steps;
   std::string env;
   std::string pending_input;
   std::ifstream in(file);
@@ -49,6 +57,10 @@ std::vector<Step> parse_case(const fs::path& file) {
   while (std::getline(in, line)) {
     ++n;
     if (line.empty() || line[0] == '#') continue;
+    if (line == "fake-llm") {
+      c.fake_llm = true;
+      continue;
+    }
     if (line.rfind("env ", 0) == 0) {
       env += line.substr(4) + "\n";
       continue;
@@ -84,7 +96,7 @@ std::vector<Step> parse_case(const fs::path& file) {
     else
       throw std::runtime_error(file.string() + ":" + std::to_string(n) + ": unknown directive '" + kind + "'");
   }
-  return steps;
+  return c;
 }
 
 void check_json(const std::string& where, const std::string& out, const std::string& arg) {
@@ -114,13 +126,20 @@ class CaseTest : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(CaseTest, Runs) {
   fs::path file = fs::path(MLOPS_CASES_DIR) / (GetParam() + ".test");
-  auto steps = parse_case(file);
+  auto c = parse_case(file);
+  const auto& steps = c.steps;
   ASSERT_FALSE(steps.empty()) << file << " has no commands";
+  std::unique_ptr<testing::FakeLlmServer> fake;
+  std::string case_env;
+  if (c.fake_llm) {
+    fake = std::make_unique<testing::FakeLlmServer>(MLOPS_SOURCE_DIR);
+    case_env = "FAKE_LLM=" + fake->url() + "\n";
+  }
   TempDir dir;
   fs::create_directories(dir.path() / "case");
   for (const auto& s : steps) {
     std::string where = file.filename().string() + ":" + std::to_string(s.line) + " `" + s.command + "`";
-    auto r = sh(dir.path() / "case", s.command, dir.path() / "home", s.env, s.input);
+    auto r = sh(dir.path() / "case", s.command, dir.path() / "home", case_env + s.env, s.input);
     EXPECT_EQ(r.exit_code, s.exit_code) << where << "\nstdout:\n" << r.out << "\nstderr:\n" << r.err;
     for (const auto& [kind, arg] : s.checks) {
       if (kind == ">")

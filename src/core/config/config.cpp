@@ -46,6 +46,12 @@ const std::vector<KeyInfo>& known_keys() {
       {"data.loader", "Data loader for training: csv, jsonl, json, sqlite, feature-store", "", {"DATA_LOADER_TYPE"}},
       {"data.source_path", "Data source for the loader", "", {"DATA_SOURCE_PATH"}},
       {"prompts.protected_envs", "Environments that accept only approved prompt versions, e.g. [production]", "", {}},
+      {"llm.timeout", "Per-attempt timeout of an LLM call (30s, 500ms, 2m)", "120s", {}},
+      {"llm.connect_timeout", "Timeout for connecting to an LLM provider", "10s", {}},
+      {"llm.max_retries", "Retries on 429, 5xx, timeouts and dropped connections (0 = none)", "3", {}},
+      {"llm.concurrency", "Most LLM requests in flight at once (halved on 429, then recovers)", "16", {}},
+      {"llm.cache.enabled", "Answer repeated LLM calls from the response cache", "true", {}},
+      {"llm.cache.ttl", "How long a cached response stays fresh (0 = forever)", "7d", {}},
       {"torch.helper", "Path of the mlopsctl-torch helper (default: beside the binary)", "", {}},
   };
   return keys;

@@ -16,7 +16,8 @@ namespace mlops::llm {
 // The canonical document hashed for the key, one JSON line with sorted keys:
 //   {"base_url":…,"messages":[[role,content],…],"model":…,"params":{"max_tokens":…,"stop":[…],
 //    "temperature":…,"top_p":…},"provider":NAME,"type":TYPE,"v":1}
-// Absent parameters are omitted. API keys and headers are never part of it.
+// Absent parameters are omitted. For type http the document also holds
+// "http":{"body":…,"path":…,"response_path":…}. API keys and headers are never part of it.
 std::string cache_document(const ProviderSettings& provider, const ChatRequest& request);
 std::string cache_key(const ProviderSettings& provider, const ChatRequest& request);
 

@@ -26,8 +26,9 @@ std::string trim_slash(std::string url) {
   return url;
 }
 
-// "30s", "500ms", "2m" → milliseconds; throws ConfigError naming the key.
-std::chrono::milliseconds parse_timeout(const config::Value& v) {
+}  // namespace
+
+std::chrono::milliseconds duration_setting(const config::Value& v) {
   try {
     const std::string& t = v.value;
     if (t.size() > 2 && t.compare(t.size() - 2, 2, "ms") == 0)
@@ -40,6 +41,8 @@ std::chrono::milliseconds parse_timeout(const config::Value& v) {
                       "write a number of seconds or a duration such as 30s, 500ms or 2m");
   }
 }
+
+namespace {
 
 // Answer text of an OpenAI message content: a string, or a list of parts.
 std::string content_text(const json& c) {
@@ -475,8 +478,12 @@ ProviderSettings provider_settings(const std::string& name, const config::Config
   }
   if (name != s.type && s.type != "http") s.api_key_env.clear();  // an alias names its own key variable
   if (auto v = get("base_url")) s.base_url = v->value;
+  // The environment outranks mlops.yaml, as for every other setting.
+  if (name == "openai" && s.type == "openai" && !envv("OPENAI_BASE_URL").empty()) s.base_url = envv("OPENAI_BASE_URL");
+  if (name == "anthropic" && s.type == "anthropic" && !envv("ANTHROPIC_BASE_URL").empty())
+    s.base_url = envv("ANTHROPIC_BASE_URL");
   if (auto v = get("api_key_env")) s.api_key_env = v->value;
-  if (auto v = get("timeout")) s.timeout = parse_timeout(*v);
+  if (auto v = get("timeout")) s.timeout = duration_setting(*v);
   if (auto v = get("body")) s.body_template = v->value;
   if (auto v = get("path")) s.path = v->value;
   if (auto v = get("response_path")) s.response_path = v->value;
@@ -520,8 +527,14 @@ std::vector<ProviderListing> list_providers(const config::Config& cfg, const con
     }
   std::vector<ProviderListing> out;
   for (const auto& n : names) {
-    ProviderSettings s = provider_settings(n, cfg, env);
-    ProviderListing l{n, s.type, s.base_url, s.api_key_env, false, declared.count(n) > 0};
+    ProviderSettings s;
+    std::string problem;
+    try {
+      s = provider_settings(n, cfg, env);
+    } catch (const Error& e) {
+      problem = e.what();  // one broken entry must not hide the others
+    }
+    ProviderListing l{n, s.type, s.base_url, s.api_key_env, false, declared.count(n) > 0, problem};
     if (!s.api_key_env.empty()) {
       auto v = env(s.api_key_env);
       l.key_present = v && !v->empty();

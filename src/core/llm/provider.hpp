@@ -101,6 +101,9 @@ struct LlmError : Error {
   ErrorKind kind;
 };
 
+// A duration setting ("30s", "500ms", "2m", or a number of seconds); ConfigError naming the key.
+std::chrono::milliseconds duration_setting(const config::Value& v);
+
 // `NAME:MODEL` or `NAME` → (NAME, MODEL). Throws UsageError with the accepted forms.
 std::pair<std::string, std::string> split_provider_id(const std::string& id);
 
@@ -119,6 +122,7 @@ struct ProviderListing {
   std::string api_key_env;
   bool key_present = false;
   bool configured = false;  // declared in a config file
+  std::string problem;      // why its settings are unusable, if they are
 };
 std::vector<ProviderListing> list_providers(const config::Config& cfg, const config::EnvLookup& env);
 

@@ -195,7 +195,7 @@ struct Transport::Impl {
     api.easy_setopt(e, CURLOPT_HEADERDATA, &s.response_headers);
     api.easy_setopt(e, CURLOPT_ERRORBUFFER, s.error);
     api.easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(opts.connect_timeout.count()));
-    api.easy_setopt(e, CURLOPT_TIMEOUT_MS, static_cast<long>(opts.timeout.count()));
+    api.easy_setopt(e, CURLOPT_TIMEOUT_MS, static_cast<long>(r.timeout.value_or(opts.timeout).count()));
     api.easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "");
     api.easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
     api.easy_setopt(e, CURLOPT_TCP_NODELAY, 1L);

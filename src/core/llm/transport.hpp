@@ -30,6 +30,7 @@ struct HttpRequest {
   std::string url;
   Headers headers;
   std::string body;
+  std::optional<std::chrono::milliseconds> timeout;  // per attempt; the transport's when unset
 };
 
 struct HttpResponse {
