@@ -12,12 +12,12 @@ _mlopsctl() {
   for w in "${COMP_WORDS[@]:1:COMP_CWORD-1}"; do
     case "$w" in -*) continue ;; esac
     case "${cmdpath:+$cmdpath }$w" in
-      "init"|"status"|"doctor"|"version"|"config"|"config get"|"config set"|"config unset"|"config list"|"config keys"|"prompt"|"prompt commit"|"prompt list"|"prompt show"|"prompt log"|"prompt diff"|"prompt rollback"|"prompt deploy"|"prompt labels"|"prompt render"|"prompt submit"|"prompt approve"|"prompt reject"|"remote"|"remote add"|"remote list"|"remote push"|"remote pull"|"audit"|"audit log"|"audit verify"|"trace"|"trace list"|"trace show"|"torch"|"torch info"|"completion") cmdpath="${cmdpath:+$cmdpath }$w" ;;
+      "init"|"status"|"doctor"|"version"|"config"|"config get"|"config set"|"config unset"|"config list"|"config keys"|"prompt"|"prompt commit"|"prompt list"|"prompt show"|"prompt log"|"prompt diff"|"prompt rollback"|"prompt deploy"|"prompt labels"|"prompt render"|"prompt submit"|"prompt approve"|"prompt reject"|"remote"|"remote add"|"remote list"|"remote push"|"remote pull"|"cost"|"cost report"|"cost pricing"|"cost pricing list"|"cost pricing set"|"cost budget"|"cost budget set"|"cost budget list"|"cost budget rm"|"llm"|"llm call"|"llm providers"|"cache"|"cache stats"|"cache clear"|"audit"|"audit log"|"audit verify"|"trace"|"trace list"|"trace show"|"torch"|"torch info"|"completion") cmdpath="${cmdpath:+$cmdpath }$w" ;;
     esac
   done
   local words
   case "$cmdpath" in
-    "") words='init status doctor version config prompt remote audit trace torch completion --help -h -C --output -o --quiet -q --verbose -v --no-color --version' ;;
+    "") words='init status doctor version config prompt remote cost llm cache audit trace torch completion --help -h -C --output -o --quiet -q --verbose -v --no-color --version' ;;
     "init") words='--help -h --template -t --name' ;;
     "status") words='--help -h' ;;
     "doctor") words='--help -h --fix' ;;
@@ -46,6 +46,21 @@ _mlopsctl() {
     "remote list") words='--help -h' ;;
     "remote push") words='--help -h' ;;
     "remote pull") words='--help -h' ;;
+    "cost") words='report pricing budget --help -h' ;;
+    "cost report") words='--help -h --since --until --group-by --format' ;;
+    "cost pricing") words='list set --help -h' ;;
+    "cost pricing list") words='--help -h --provider' ;;
+    "cost pricing set") words='--help -h --input --output --cache-read --cache-write --alias --source' ;;
+    "cost budget") words='set list rm --help -h' ;;
+    "cost budget set") words='--help -h --limit --period --scope --soft --notify' ;;
+    "cost budget list") words='--help -h' ;;
+    "cost budget rm") words='--help -h' ;;
+    "llm") words='call providers --help -h' ;;
+    "llm call") words='--help -h --prompt --var --vars-file --text --system --temperature --max-tokens --no-cache --max-retries --timeout --eval --experiment' ;;
+    "llm providers") words='--help -h' ;;
+    "cache") words='stats clear --help -h' ;;
+    "cache stats") words='--help -h' ;;
+    "cache clear") words='--help -h --expired' ;;
     "audit") words='log verify --help -h' ;;
     "audit log") words='--help -h --since --action --actor --limit -n' ;;
     "audit verify") words='--help -h' ;;

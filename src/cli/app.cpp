@@ -41,6 +41,7 @@ void build_app(CLI::App& app, Context& ctx) {
   add_config_commands(app, ctx);
   add_prompt_commands(app, ctx);
   add_remote_commands(app, ctx);
+  add_cost_commands(app, ctx);
   add_llm_commands(app, ctx);
   add_audit_commands(app, ctx);
   add_trace_commands(app, ctx);

@@ -18,6 +18,7 @@ void add_workspace_commands(CLI::App& app, Context& ctx);
 void add_config_commands(CLI::App& app, Context& ctx);
 void add_prompt_commands(CLI::App& app, Context& ctx);
 void add_remote_commands(CLI::App& app, Context& ctx);
+void add_cost_commands(CLI::App& app, Context& ctx);
 void add_llm_commands(CLI::App& app, Context& ctx);
 void add_audit_commands(CLI::App& app, Context& ctx);
 void add_trace_commands(CLI::App& app, Context& ctx);

@@ -102,6 +102,98 @@ CREATE TABLE prompt_events (
 CREATE INDEX prompt_events_by_name ON prompt_events(name, kind, id);
 )sql"},
       {3, R"sql(
+-- Cost ledger: one row per LLM call. cost_usd is NULL when the model's price is
+-- unknown (never 0). Append-only: the rollups below are kept by trigger and a
+-- changed or deleted row would make them disagree.
+CREATE TABLE llm_calls (
+  id                 INTEGER PRIMARY KEY,
+  ts_ms              INTEGER NOT NULL,
+  provider           TEXT NOT NULL,
+  model              TEXT NOT NULL,
+  prompt             TEXT,
+  prompt_version     INTEGER,
+  eval_id            TEXT,
+  experiment_id      TEXT,
+  input_tokens       INTEGER NOT NULL DEFAULT 0,
+  output_tokens      INTEGER NOT NULL DEFAULT 0,
+  cache_read_tokens  INTEGER NOT NULL DEFAULT 0,
+  cache_write_tokens INTEGER NOT NULL DEFAULT 0,
+  cost_usd           REAL,
+  latency_ms         REAL NOT NULL DEFAULT 0,
+  status             TEXT NOT NULL,
+  cache_hit          INTEGER NOT NULL DEFAULT 0,
+  trace_id           TEXT NOT NULL DEFAULT '',
+  span_id            TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX llm_calls_by_ts ON llm_calls(ts_ms);
+CREATE TRIGGER llm_calls_no_update BEFORE UPDATE ON llm_calls
+BEGIN SELECT RAISE(ABORT, 'the cost ledger is append-only'); END;
+CREATE TRIGGER llm_calls_no_delete BEFORE DELETE ON llm_calls
+BEGIN SELECT RAISE(ABORT, 'the cost ledger is append-only'); END;
+
+-- Hourly sums of llm_calls per dimension: dim 'model' (k1 provider, k2 model),
+-- 'prompt' (k1 prompt name or ''), 'eval' (k1 eval id or ''). hour = ts_ms / 3600000.
+-- Costs are summed in integer nano-dollars so every split of a range adds up exactly.
+CREATE TABLE llm_rollup (
+  dim                 TEXT NOT NULL,
+  hour                INTEGER NOT NULL,
+  k1                  TEXT NOT NULL,
+  k2                  TEXT NOT NULL,
+  calls               INTEGER NOT NULL,
+  errors              INTEGER NOT NULL,
+  cache_hits          INTEGER NOT NULL,
+  tokens_in           INTEGER NOT NULL,
+  tokens_out          INTEGER NOT NULL,
+  tokens_cache_read   INTEGER NOT NULL,
+  tokens_cache_write  INTEGER NOT NULL,
+  unknown_price_calls INTEGER NOT NULL,
+  cost_nusd           INTEGER NOT NULL,
+  PRIMARY KEY (dim, hour, k1, k2)
+) WITHOUT ROWID;
+CREATE TRIGGER llm_calls_rollup AFTER INSERT ON llm_calls
+BEGIN
+  INSERT INTO llm_rollup (dim, hour, k1, k2, calls, errors, cache_hits, tokens_in, tokens_out, tokens_cache_read,
+                          tokens_cache_write, unknown_price_calls, cost_nusd)
+  SELECT d.dim, NEW.ts_ms / 3600000, d.k1, d.k2, 1, NEW.status <> 'ok', NEW.cache_hit != 0, NEW.input_tokens,
+         NEW.output_tokens, NEW.cache_read_tokens, NEW.cache_write_tokens, NEW.cost_usd IS NULL,
+         coalesce(CAST(round(NEW.cost_usd * 1e9) AS INTEGER), 0)
+  FROM (SELECT 'model' AS dim, NEW.provider AS k1, NEW.model AS k2
+        UNION ALL SELECT 'prompt', coalesce(NEW.prompt, ''), ''
+        UNION ALL SELECT 'eval', coalesce(NEW.eval_id, ''), '') AS d
+  WHERE 1
+  ON CONFLICT (dim, hour, k1, k2) DO UPDATE SET
+    calls = calls + excluded.calls, errors = errors + excluded.errors, cache_hits = cache_hits + excluded.cache_hits,
+    tokens_in = tokens_in + excluded.tokens_in, tokens_out = tokens_out + excluded.tokens_out,
+    tokens_cache_read = tokens_cache_read + excluded.tokens_cache_read,
+    tokens_cache_write = tokens_cache_write + excluded.tokens_cache_write,
+    unknown_price_calls = unknown_price_calls + excluded.unknown_price_calls,
+    cost_nusd = cost_nusd + excluded.cost_nusd;
+END;
+
+-- Spending limits per calendar period (UTC). scope_kind: workspace, model,
+-- prompt or provider; soft is the fraction of limit_usd that raises an alert.
+CREATE TABLE budgets (
+  name        TEXT PRIMARY KEY,
+  limit_usd   REAL NOT NULL,
+  period      TEXT NOT NULL,
+  scope_kind  TEXT NOT NULL,
+  scope_value TEXT NOT NULL DEFAULT '',
+  soft        REAL,
+  notify_url  TEXT,
+  created_ms  INTEGER NOT NULL,
+  updated_ms  INTEGER NOT NULL
+);
+-- One row per soft alert raised, so each budget alerts once per period even
+-- when several processes cross the threshold together.
+CREATE TABLE budget_alerts (
+  budget          TEXT NOT NULL,
+  period_start_ms INTEGER NOT NULL,
+  raised_ms       INTEGER NOT NULL,
+  spent_usd       REAL NOT NULL,
+  PRIMARY KEY (budget, period_start_ms)
+) WITHOUT ROWID;
+)sql"},
+      {4, R"sql(
 -- LLM response cache (llm/cache.hpp): key = sha256 of the canonical request
 -- document; only successful answers are stored.
 CREATE TABLE llm_cache (
