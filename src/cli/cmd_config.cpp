@@ -52,7 +52,7 @@ int run_set(Context& ctx, const std::string& key, const std::string& value, bool
     audit::AuditLog(ws.db()).append(ws.author().name, "config.set", key, {{"value", value}, {"scope", t.scope}},
                                     ctx.tracer().trace_id());
   }
-  if (!ctx.opts.quiet && !config::find_key(key))
+  if (!ctx.opts.quiet && !config::is_known_key(key))
     std::cerr << "mlopsctl: warning: '" << key << "' is not a key mlopsctl knows; stored anyway\n";
   return 0;
 }

@@ -63,6 +63,15 @@ const KeyInfo* find_key(const std::string& key) {
   return nullptr;
 }
 
+bool is_known_key(const std::string& key) {
+  if (find_key(key)) return true;
+  // providers.NAME.SETTING (see llm/provider.hpp): names are the user's own.
+  static const std::regex provider_key(
+      "providers\\.[a-z][a-z0-9_-]*\\.(type|base_url|api_key_env|timeout|body|path|response_path|"
+      "input_tokens_path|output_tokens_path|(headers|headers_env)\\.[A-Za-z0-9-]+)");
+  return std::regex_match(key, provider_key);
+}
+
 EnvLookup process_env() {
   return [](const std::string& name) -> std::optional<std::string> {
     const char* v = std::getenv(name.c_str());

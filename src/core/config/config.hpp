@@ -27,6 +27,8 @@ struct KeyInfo {
 // Keys the product knows about; later modules extend this table.
 const std::vector<KeyInfo>& known_keys();
 const KeyInfo* find_key(const std::string& key);
+// A key from the table, or a per-provider setting providers.NAME.* that llm reads.
+bool is_known_key(const std::string& key);
 
 struct Value {
   std::string key;

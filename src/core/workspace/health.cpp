@@ -6,6 +6,7 @@
 #include "trace/trace.hpp"
 #include "util/error.hpp"
 #include "util/fs.hpp"
+#include "util/text.hpp"
 #include "util/time.hpp"
 
 namespace mlops::workspace {
@@ -98,6 +99,7 @@ DoctorReport doctor(const fs::path& root, bool fix, const config::EnvLookup& env
   DoctorReport report;
   Paths p{root};
   report.checks.push_back(check_layout(p, fix, env));
+
 
   // Database: opens, passes quick_check, runs in WAL mode, schema current.
   CheckResult dbc{"database", CheckState::ok, {}};
@@ -217,6 +219,26 @@ DoctorReport doctor(const fs::path& root, bool fix, const config::EnvLookup& env
     au = {"audit", CheckState::error, {"skipped: database unavailable"}};
   }
   report.checks.push_back(au);
+
+  // Config: mlops.yaml parses and holds only keys mlopsctl reads (a typo such as
+  // providers.local.base-url would otherwise be ignored without a word).
+  CheckResult cfgc{"config", CheckState::ok, {}};
+  try {
+    config::Config cfg(p.config_file(), std::nullopt, env);
+    std::vector<std::string> names;
+    for (const auto& k : config::known_keys()) names.push_back(k.key);
+    for (const auto& v : cfg.list()) {
+      if (v.source != config::Source::workspace || config::is_known_key(v.key)) continue;
+      cfgc.state = CheckState::warning;
+      std::string near = util::nearest(v.key, names);
+      cfgc.details.push_back(v.origin + ": unknown key '" + v.key + "'" +
+                             (near.empty() ? "" : " (did you mean '" + near + "'?)"));
+    }
+  } catch (const Error& e) {
+    cfgc = {"config", CheckState::error, {e.what()}};
+  }
+  if (cfgc.details.empty() && cfgc.state == CheckState::ok) cfgc.details.push_back("mlops.yaml: every key is known");
+  report.checks.push_back(cfgc);
 
   if (fix && db) {
     // Trace retention: prune spans older than trace.retention.
