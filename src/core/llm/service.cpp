@@ -129,11 +129,12 @@ std::vector<CallResult> Client::call_many(const std::vector<CallJob>& jobs,
       ChatRequest& rq = requests[i];
       rq = job.request;
       if (rq.model.empty()) rq.model = model;
+      Provider& p = provider(name);
+      if (rq.model.empty() && p.settings().type == "echo") rq.model = "echo";
       r.model = rq.model;
+      r.system = p.system_name();
       spans[i] = tracer_.start("chat " + rq.model, parent_span_, "client");
       started[i] = true;
-      Provider& p = provider(name);
-      r.system = p.system_name();
       if (p.settings().type != "echo" && p.settings().type != "exec" && rq.model.empty())
         throw UsageError("no model given for provider '" + name + "'", "write " + name + ":MODEL, e.g. openai:gpt-4o-mini");
 
