@@ -2,20 +2,24 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <limits>
 #include <nlohmann/json.hpp>
 
 #include "common/fake_llm.hpp"
 #include "llm/cache.hpp"
 #include "llm/provider.hpp"
+#include "llm/service.hpp"
 #include "llm/transport.hpp"
 #include "store/db.hpp"
 #include "support.hpp"
+#include "util/time.hpp"
 
 namespace mlops::llm {
 namespace {
 
 using nlohmann::json;
 using namespace std::chrono_literals;
+namespace fs = std::filesystem;
 
 ChatRequest req(std::string model, std::vector<Message> messages, std::optional<double> temperature,
                 std::optional<int> max_tokens) {
@@ -408,6 +412,121 @@ TEST(Cache, StoresAnswersWithTtl) {
   ResponseCache forever(db, std::chrono::milliseconds(0));
   forever.put("k2", "openai", "gpt", r, 0);
   EXPECT_TRUE(forever.get("k2", 1'000'000'000));
+}
+
+}  // namespace
+}  // namespace mlops::llm
+
+namespace mlops::llm {
+namespace {
+
+// The whole call path in one process: cache, budgets, ledger rows, spans.
+class ClientTest : public FakeServer {
+ protected:
+  void SetUp() override {
+    FakeServer::SetUp();
+    dir_ = std::make_unique<testing::ScratchDir>("client");
+    db_ = std::make_unique<store::Db>(dir_->path() / "state.db", store::Db::Mode::create);
+    util::atomic_write(dir_->path() / "mlops.yaml", "providers:\n  fake:\n    type: openai\n    base_url: " +
+                                                        server_->url() + "/v1\n");
+    fs::create_directories(dir_->path() / "templates");
+    util::atomic_write(dir_->path() / "templates" / "pricing.yaml",
+                       "prices:\n  fake:priced:\n    input: 1000000\n    output: 2000000\n");
+    cfg_ = std::make_unique<config::Config>(dir_->path() / "mlops.yaml", std::nullopt, env_);
+  }
+  Client client(bool cache = true) {
+    ClientOptions o;
+    o.use_cache = cache;
+    o.transport.backoff_base = 10ms;
+    return Client(*db_, *cfg_, env_, tracer_, std::nullopt, {dir_->path() / "templates"}, o);
+  }
+  static CallJob job(const std::string& model, const std::string& text) {
+    CallJob j;
+    j.provider_id = "fake:" + model;
+    j.request.messages = {{"user", text}};
+    j.context.eval_id = "e1";
+    return j;
+  }
+  cost::Report report() {
+    return cost::Ledger(*db_).report(cost::GroupBy::model, 0, std::numeric_limits<std::int64_t>::max() / 2);
+  }
+  config::EnvLookup env_ = [](const std::string&) { return std::optional<std::string>(); };
+  std::unique_ptr<testing::ScratchDir> dir_;
+  std::unique_ptr<store::Db> db_;
+  std::unique_ptr<config::Config> cfg_;
+  trace::Tracer tracer_;
+};
+
+TEST_F(ClientTest, BatchRecordsEveryCallAndPricesKnownModels) {
+  auto c = client(false);
+  std::vector<CallJob> jobs;
+  for (int i = 0; i < 50; ++i) jobs.push_back(job("priced", "@reply a b " + std::to_string(i)));
+  jobs.push_back(job("unpriced", "x"));
+  jobs.push_back(job("m+fail=400", "x"));
+  std::size_t seen = 0;
+  auto results = c.call_many(jobs, [&](std::size_t, const CallResult&) { ++seen; });
+  EXPECT_EQ(seen, jobs.size());
+  ASSERT_EQ(results.size(), jobs.size());
+  // "@reply a b N" is 4 input tokens at $1 and 3 output tokens at $2.
+  for (int i = 0; i < 50; ++i) {
+    ASSERT_TRUE(results[i].ok()) << results[i].error_message;
+    EXPECT_EQ(results[i].response.text, "a b " + std::to_string(i));
+    ASSERT_TRUE(results[i].cost_usd);
+    EXPECT_DOUBLE_EQ(*results[i].cost_usd, 4 + 3 * 2);
+  }
+  EXPECT_FALSE(results[50].cost_usd);
+  EXPECT_EQ(results[51].error, ErrorKind::bad_request);
+  auto r = report();
+  EXPECT_EQ(r.total.calls, 52);
+  EXPECT_EQ(r.total.errors, 1);
+  EXPECT_EQ(r.total.unknown_price_calls, 1);
+  EXPECT_EQ(r.total.cost_usd(), 500.0);
+  // One client span per call, each a child-less "chat MODEL" with the GenAI attributes.
+  std::size_t chat_spans = 0;
+  for (const auto& s : tracer_.spans())
+    if (s.name.rfind("chat ", 0) == 0) {
+      ++chat_spans;
+      EXPECT_EQ(s.kind, "client");
+      EXPECT_EQ(s.attributes["mlops.eval.id"], "e1");
+    }
+  EXPECT_EQ(chat_spans, jobs.size());
+}
+
+TEST_F(ClientTest, CacheAnswersRepeatsWithoutSending) {
+  auto c = client(true);
+  auto first = c.call(job("priced", "@reply once"));
+  EXPECT_FALSE(first.cache_hit);
+  auto second = c.call(job("priced", "@reply once"));
+  EXPECT_TRUE(second.cache_hit);
+  EXPECT_EQ(second.response.text, "once");
+  EXPECT_EQ(second.cost_usd, 0.0);
+  EXPECT_EQ(control("GET", "/_stats")["requests"], 1);
+  EXPECT_EQ(report().total.cache_hits, 1);
+}
+
+TEST_F(ClientTest, HardBudgetStopsBeforeSending) {
+  cost::Budgets budgets(*db_);
+  cost::Budget b;
+  b.name = "tiny";
+  b.limit_usd = 20;
+  b.scope = cost::parse_scope("model:priced");
+  budgets.set(b, util::now_ns() / 1'000'000);
+  auto c = client(false);
+  EXPECT_TRUE(c.call(job("priced", "@reply a b c")).ok());  // 4 in + 3 out*2 = $10
+  try {
+    // Spent $10; the estimate of the next one (a 40-byte prompt: 10 tokens = $10, plus
+    // 10 max_tokens at $2) crosses $20, so it is refused.
+    CallJob j = job("priced", std::string(40, 'x'));
+    j.request.max_tokens = 10;
+    c.call(j);
+    FAIL() << "no budget error";
+  } catch (const LlmError& e) {
+    EXPECT_EQ(e.kind, ErrorKind::budget);
+    EXPECT_EQ(e.code(), ExitCode::check_failed);
+    EXPECT_NE(std::string(e.what()).find("tiny"), std::string::npos) << e.what();
+  }
+  EXPECT_EQ(control("GET", "/_stats")["requests"], 1);
+  EXPECT_TRUE(c.call(job("unpriced", "other models are not in scope")).ok());
 }
 
 }  // namespace
