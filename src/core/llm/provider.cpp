@@ -408,6 +408,7 @@ std::string Provider::error_detail(const HttpResponse& r) const {
 }
 
 std::string Provider::api_key(bool required) const {
+  if (!settings_.api_key_value.empty()) return settings_.api_key_value;
   if (settings_.api_key_env.empty()) {
     if (required)
       throw LlmError(ErrorKind::auth, "provider '" + settings_.name + "' has no API key variable",

@@ -56,6 +56,9 @@ struct ProviderSettings {
   std::string type;  // openai, anthropic, ollama, http, exec, echo
   std::string base_url;
   std::string api_key_env;  // the variable's name; the key itself is read when sending
+  // A key given directly (promptfoo's config.apiKey in an eval suite). Held in memory
+  // only: never printed, cached, traced or written anywhere.
+  std::string api_key_value;
   Headers headers;          // extra headers from providers.NAME.headers.*
   std::optional<std::chrono::milliseconds> timeout;
   // http provider: JSON body template ({{ model }}, {{ prompt }}, {{ messages }}, …) and

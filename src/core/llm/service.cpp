@@ -92,6 +92,11 @@ Provider& Client::provider(const std::string& name) {
   return *it->second;
 }
 
+void Client::register_provider(const std::string& key, ProviderSettings settings) {
+  if (!settings.timeout) settings.timeout = opts_.transport.timeout;
+  providers_[key] = make_provider(std::move(settings), env_);
+}
+
 TransportStats Client::transport_stats() const { return transport_ ? transport_->stats() : TransportStats{}; }
 
 CallResult Client::call(const CallJob& job) {
@@ -106,6 +111,7 @@ std::vector<CallResult> Client::call_many(const std::vector<CallJob>& jobs,
   std::vector<CallResult> results(jobs.size());
   std::vector<std::size_t> spans(jobs.size());
   std::vector<bool> started(jobs.size(), false);
+  std::vector<Provider*> provs(jobs.size(), nullptr);
   std::vector<ChatRequest> requests(jobs.size());
   std::vector<HttpRequest> http;
   std::vector<std::size_t> http_job;  // http[k] belongs to jobs[http_job[k]]
@@ -114,7 +120,7 @@ std::vector<CallResult> Client::call_many(const std::vector<CallJob>& jobs,
 
   std::vector<std::string> keys(jobs.size());
   auto done = [&](std::size_t i) {
-    finish(jobs[i], results[i], keys[i], spans[i]);
+    finish(jobs[i], results[i], provs[i], keys[i], spans[i]);
     if (on_done) on_done(i, results[i]);
   };
 
@@ -130,7 +136,9 @@ std::vector<CallResult> Client::call_many(const std::vector<CallJob>& jobs,
       rq = job.request;
       if (rq.model.empty()) rq.model = model;
       Provider& p = provider(name);
+      provs[i] = &p;
       if (rq.model.empty() && p.settings().type == "echo") rq.model = "echo";
+      r.provider = p.settings().name;
       r.model = rq.model;
       r.system = p.system_name();
       spans[i] = tracer_.start("chat " + rq.model, parent_span_, "client");
@@ -151,8 +159,8 @@ std::vector<CallResult> Client::call_many(const std::vector<CallJob>& jobs,
       // Estimated before sending: input bytes / 4, and max_tokens of output (Anthropic's
       // default when the provider needs one). An unknown price estimates 0.
       std::int64_t out_tokens = rq.max_tokens.value_or(p.settings().type == "anthropic" ? 1024 : 0);
-      double estimate = prices_.cost(name, rq.model, billed({estimate_tokens(rq), out_tokens, 0, 0})).value_or(0);
-      budgets_.check_before({name, rq.model, job.context.prompt}, batch_estimate + estimate, now);
+      double estimate = prices_.cost(r.provider, rq.model, billed({estimate_tokens(rq), out_tokens, 0, 0})).value_or(0);
+      budgets_.check_before({r.provider, rq.model, job.context.prompt}, batch_estimate + estimate, now);
       batch_estimate += estimate;
 
       if (p.is_http()) {
@@ -196,7 +204,7 @@ std::vector<CallResult> Client::call_many(const std::vector<CallJob>& jobs,
     transport_->run(http, [&](std::size_t k, Outcome&& o) {
       std::size_t i = http_job[k];
       CallResult& r = results[i];
-      Provider& p = provider(r.provider);
+      Provider& p = *provs[i];
       r.attempts = o.attempts;
       r.latency_ms = o.latency_ms;
       const std::string& url = p.settings().base_url;
@@ -260,9 +268,8 @@ std::vector<CallResult> Client::call_many(const std::vector<CallJob>& jobs,
   return results;
 }
 
-void Client::finish(const CallJob& job, CallResult& r, const std::string& key, std::size_t span) {
+void Client::finish(const CallJob& job, CallResult& r, Provider* p, const std::string& key, std::size_t span) {
   std::int64_t end_ns = util::now_ns();
-  Provider* p = r.system.empty() ? nullptr : &provider(r.provider);
   if (r.ok() && !r.cache_hit && p) {
     auto usage = billed(r.response.usage);
     // Priced by provider name: an alias (local:, a gateway) is unknown unless the
@@ -333,7 +340,7 @@ void Client::finish(const CallJob& job, CallResult& r, const std::string& key, s
   // large eval from paying a commit per call, and nothing waits on the network
   // while the write lock is held.
   auto now = std::chrono::steady_clock::now();
-  if (pending_records_.size() >= 128 || now - last_flush_ >= std::chrono::milliseconds(250)) flush();
+  if (pending_records_.size() >= opts_.flush_batch || now - last_flush_ >= std::chrono::milliseconds(250)) flush();
 }
 
 void Client::flush() {

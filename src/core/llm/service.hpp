@@ -29,6 +29,10 @@ namespace mlops::llm {
 struct ClientOptions {
   TransportOptions transport;
   bool use_cache = true;
+  // Ledger rows and cache entries are written in batches of this many calls (and at
+  // least every 250 ms); 1 makes every finished call durable at once, so a run killed
+  // mid-way resumes from the cache without sending a finished call again.
+  std::size_t flush_batch = 128;
   std::chrono::milliseconds cache_ttl{7LL * 24 * 3600 * 1000};  // 0 = never expires
 };
 // Reads llm.timeout, llm.connect_timeout, llm.max_retries, llm.concurrency,
@@ -72,6 +76,11 @@ class Client {
          ClientOptions options);
   ~Client();
 
+  // Makes `key` (used as KEY:MODEL in jobs) a provider with these settings, e.g. an
+  // eval suite's provider with its own base URL. Results and the ledger carry
+  // settings.name as the provider.
+  void register_provider(const std::string& key, ProviderSettings settings);
+
   // One call. Throws LlmError (exit 3; exit 1 for a budget) after recording the
   // failure in the ledger and the trace.
   CallResult call(const CallJob& job);
@@ -87,7 +96,7 @@ class Client {
 
  private:
   Provider& provider(const std::string& name);
-  void finish(const CallJob& job, CallResult& r, const std::string& cache_key, std::size_t span);
+  void finish(const CallJob& job, CallResult& r, Provider* p, const std::string& cache_key, std::size_t span);
   void send_alerts(const std::vector<cost::CallScope>& scopes);
   // Writes the buffered ledger rows and cache entries in one transaction.
   void flush();

@@ -5,6 +5,7 @@
 #include <regex>
 #include <set>
 
+#include "config/yaml_json.hpp"
 #include "template/template.hpp"
 #include "util/error.hpp"
 #include "util/fs.hpp"
@@ -24,39 +25,6 @@ const std::vector<std::string> k_top_keys = {"template", "messages",    "variabl
 
 std::string at(const std::string& source, const YAML::Node& node) {
   return source + ":" + std::to_string(node.Mark().line + 1);
-}
-
-nlohmann::json yaml_to_json(const YAML::Node& node) {
-  switch (node.Type()) {
-    case YAML::NodeType::Map: {
-      nlohmann::json j = nlohmann::json::object();
-      for (const auto& kv : node) j[kv.first.as<std::string>()] = yaml_to_json(kv.second);
-      return j;
-    }
-    case YAML::NodeType::Sequence: {
-      nlohmann::json j = nlohmann::json::array();
-      for (const auto& v : node) j.push_back(yaml_to_json(v));
-      return j;
-    }
-    case YAML::NodeType::Scalar: {
-      const std::string& s = node.Scalar();
-      if (node.Tag() == "!") return s;  // quoted: always a string
-      if (s == "true" || s == "True") return true;
-      if (s == "false" || s == "False") return false;
-      if (s == "null" || s == "~") return nullptr;
-      try {
-        std::size_t used = 0;
-        long long i = std::stoll(s, &used);
-        if (used == s.size()) return i;
-        double d = std::stod(s, &used);
-        if (used == s.size()) return d;
-      } catch (...) {
-      }
-      return s;
-    }
-    default:
-      return nullptr;
-  }
 }
 
 bool matches_type(const nlohmann::json& v, const std::string& type) {
@@ -139,7 +107,7 @@ Spec parse_structured(const YAML::Node& root, const std::string& source) {
           else if (fk == "description")
             v.description = expect_string(f.second, source, "description");
           else if (fk == "default")
-            v.default_value = yaml_to_json(f.second);
+            v.default_value = config::yaml_to_json(f.second);
           else
             throw UsageError(at(source, f.first) + ": unknown key '" + fk + "' in variable '" + name + "'",
                              "a variable has type, default and description");
@@ -157,7 +125,7 @@ Spec parse_structured(const YAML::Node& root, const std::string& source) {
   }
   if (auto model = root["model"]) {
     if (!model.IsMap()) throw UsageError(at(source, model) + ": model must be a mapping (provider, model, …)");
-    spec.model = yaml_to_json(model);
+    spec.model = config::yaml_to_json(model);
   }
   if (auto tags = root["tags"]) {
     if (!tags.IsSequence()) throw UsageError(at(source, tags) + ": tags must be a list of strings");
@@ -316,7 +284,7 @@ nlohmann::json load_vars_file(const std::string& path) {
   auto j = nlohmann::json::parse(text, nullptr, false);
   if (j.is_discarded()) {
     try {
-      j = yaml_to_json(YAML::Load(text));
+      j = config::yaml_to_json(YAML::Load(text));
     } catch (const YAML::ParserException& e) {
       throw UsageError(path + ":" + std::to_string(e.mark.line + 1) + ":" + std::to_string(e.mark.column + 1) +
                        ": neither JSON nor YAML: " + e.msg);
