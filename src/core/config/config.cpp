@@ -52,6 +52,7 @@ const std::vector<KeyInfo>& known_keys() {
       {"llm.concurrency", "Most LLM requests in flight at once (halved on 429, then recovers)", "16", {}},
       {"llm.cache.enabled", "Answer repeated LLM calls from the response cache", "true", {}},
       {"llm.cache.ttl", "How long a cached response stays fresh (0 = forever)", "7d", {}},
+      {"eval.grader", "Provider that grades llm-rubric assertions, e.g. openai:gpt-4o-mini", "", {}},
       {"torch.helper", "Path of the mlopsctl-torch helper (default: beside the binary)", "", {}},
   };
   return keys;

@@ -348,4 +348,16 @@ Outcome Transport::send(const HttpRequest& request) {
 
 TransportStats Transport::stats() const { return impl_->stats; }
 
+Outcome post_json(const std::string& url, const std::string& body) {
+  TransportOptions o;
+  o.max_retries = 2;
+  o.timeout = std::chrono::milliseconds(10'000);
+  Transport t(o);
+  HttpRequest r;
+  r.url = url;
+  r.headers = {{"Content-Type", "application/json"}};
+  r.body = body;
+  return t.send(r);
+}
+
 }  // namespace mlops::llm

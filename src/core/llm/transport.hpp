@@ -97,4 +97,8 @@ class Transport {
   std::unique_ptr<Impl> impl_;
 };
 
+// POSTs a JSON body (webhooks: eval notifications, budget alerts) with a short
+// timeout and two retries. Never throws for HTTP or network failures: see the outcome.
+Outcome post_json(const std::string& url, const std::string& body);
+
 }  // namespace mlops::llm

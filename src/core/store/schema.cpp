@@ -206,6 +206,51 @@ CREATE TABLE llm_cache (
   last_hit_ms INTEGER
 ) WITHOUT ROWID;
 )sql"},
+      {5, R"sql(
+-- Eval runs (eval/results.hpp): one row per `eval run`, results streamed in as
+-- each chunk of calls finishes, so a killed run keeps what it finished.
+CREATE TABLE eval_runs (
+  id            TEXT PRIMARY KEY,
+  name          TEXT,
+  description   TEXT NOT NULL DEFAULT '',
+  config_path   TEXT NOT NULL,
+  config_sha256 TEXT NOT NULL,
+  started_ms    INTEGER NOT NULL,
+  finished_ms   INTEGER,
+  status        TEXT NOT NULL,
+  total         INTEGER NOT NULL DEFAULT 0,
+  passed        INTEGER NOT NULL DEFAULT 0,
+  failed        INTEGER NOT NULL DEFAULT 0,
+  errors        INTEGER NOT NULL DEFAULT 0,
+  summary       TEXT NOT NULL DEFAULT '{}',
+  actor         TEXT NOT NULL DEFAULT '',
+  trace_id      TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX eval_runs_by_name ON eval_runs(name, started_ms);
+CREATE INDEX eval_runs_by_start ON eval_runs(started_ms);
+
+CREATE TABLE eval_results (
+  run_id      TEXT NOT NULL REFERENCES eval_runs(id) ON DELETE CASCADE,
+  idx         INTEGER NOT NULL,
+  test_idx    INTEGER NOT NULL,
+  repeat_idx  INTEGER NOT NULL,
+  prompt      TEXT NOT NULL,
+  provider    TEXT NOT NULL,
+  description TEXT NOT NULL DEFAULT '',
+  vars        TEXT NOT NULL,
+  output      TEXT,
+  error       TEXT,
+  pass        INTEGER NOT NULL,
+  score       REAL NOT NULL,
+  assertions  TEXT NOT NULL,
+  latency_ms  REAL NOT NULL DEFAULT 0,
+  cost_usd    REAL,
+  tokens_in   INTEGER NOT NULL DEFAULT 0,
+  tokens_out  INTEGER NOT NULL DEFAULT 0,
+  cache_hit   INTEGER NOT NULL DEFAULT 0,
+  PRIMARY KEY (run_id, idx)
+) WITHOUT ROWID;
+)sql"},
   };
   return list;
 }

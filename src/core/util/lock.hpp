@@ -3,6 +3,7 @@
 // holder dies, so a kill -9 never leaves a stale lock behind.
 #include <chrono>
 #include <filesystem>
+#include <memory>
 
 namespace mlops::util {
 
@@ -11,10 +12,13 @@ class FileLock {
   // Blocks until the exclusive lock is held or `timeout` passes (then RuntimeError).
   explicit FileLock(const std::filesystem::path& path, std::chrono::milliseconds timeout = std::chrono::seconds(60));
   ~FileLock();
+  // The lock if nobody holds it, else nullptr (a cron job that should skip a round).
+  static std::unique_ptr<FileLock> try_lock(const std::filesystem::path& path);
   FileLock(const FileLock&) = delete;
   FileLock& operator=(const FileLock&) = delete;
 
  private:
+  FileLock() = default;
   int fd_ = -1;
 };
 

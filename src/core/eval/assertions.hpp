@@ -1,0 +1,65 @@
+#pragma once
+// Evaluates one assertion against one output. Deterministic types are decided
+// here; llm-rubric is graded by a provider call that the runner makes, then
+// scored by grade_from_rubric().
+#include <map>
+#include <memory>
+#include <optional>
+#include <regex>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "eval/suite.hpp"
+
+namespace mlops::eval {
+
+struct Output {
+  std::string text;
+  double latency_ms = 0;
+  std::optional<double> cost_usd;  // nullopt = unknown price
+  bool cache_hit = false;
+};
+
+struct AssertionResult {
+  std::string type;  // as written, with not- when negated
+  bool pass = false;
+  double score = 0;
+  double weight = 1;
+  std::string metric;
+  std::string reason;  // why it failed (or passed, for scored types)
+};
+
+class Evaluator {
+ public:
+  // Renders an assertion's string value(s) with the test's vars when they hold {{ }}.
+  nlohmann::json value_for(const AssertionSpec& a, const nlohmann::json& vars) const;
+  // Every type except llm-rubric.
+  AssertionResult evaluate(const AssertionSpec& a, const Output& out, const nlohmann::json& vars);
+
+ private:
+  const std::regex& regex_for(const std::string& pattern);
+  std::map<std::string, std::unique_ptr<std::regex>> regexes_;  // compiled once per pattern
+};
+
+// The grader prompt for llm-rubric (promptfoo's shape: the grader answers
+// {"reason": …, "pass": …, "score": …}).
+std::string rubric_system_prompt();
+std::string rubric_user_prompt(const std::string& rubric, const std::string& output);
+// Scores a grader's answer; a malformed answer fails the assertion with the reason.
+AssertionResult grade_from_rubric(const AssertionSpec& a, const std::string& grader_answer);
+
+// JSON objects and arrays embedded in free text (```json fences included), in order.
+std::vector<nlohmann::json> extract_json(const std::string& text);
+
+// Combines assertion results into the test's score and verdict: weighted mean of
+// scores (weight 0 assertions are informational); pass = all weighted assertions
+// pass, or score ≥ threshold when the test sets one.
+struct Verdict {
+  bool pass = true;
+  double score = 1;
+};
+Verdict combine(const std::vector<AssertionResult>& results, const std::optional<double>& threshold);
+
+}  // namespace mlops::eval
