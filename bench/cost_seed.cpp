@@ -55,16 +55,26 @@ struct Model {
 
 // About 5% of the weight sits on the last three, which have no price.
 const std::vector<Model> k_models = {
-    {"openai", "gpt-4o-mini", 16, 1200, 300},         {"openai", "gpt-4o-2024-08-06", 9, 1500, 400},
-    {"openai", "gpt-4.1", 6, 2500, 500},              {"openai", "gpt-4.1-mini", 10, 1800, 350},
-    {"openai", "gpt-4.1-nano", 6, 800, 120},          {"openai", "o3", 2, 3000, 2500},
-    {"openai", "o3-mini", 3, 2000, 1500},             {"openai", "o4-mini", 5, 2200, 1800},
-    {"openai", "gpt-5", 4, 2600, 1200},               {"openai", "gpt-5-mini", 8, 1600, 700},
-    {"openai", "gpt-5-nano", 5, 900, 300},            {"anthropic", "claude-sonnet-4-20250514", 7, 3000, 600},
-    {"anthropic", "claude-sonnet-4-5", 5, 3200, 700}, {"anthropic", "claude-3-7-sonnet-latest", 2, 2800, 600},
-    {"anthropic", "claude-3-5-haiku-20241022", 4, 1000, 250}, {"anthropic", "claude-haiku-4-5", 3, 1100, 250},
-    {"anthropic", "claude-opus-4-1-20250805", 1, 4000, 900},  {"ollama", "llama3.1:8b", 2.5, 900, 300},
-    {"http", "internal-gateway", 1.5, 1200, 400},     {"vllm", "qwen2.5-32b-instruct", 1, 1500, 500},
+    {"openai", "gpt-4o-mini", 16, 1200, 300},
+    {"openai", "gpt-4o-2024-08-06", 9, 1500, 400},
+    {"openai", "gpt-4.1", 6, 2500, 500},
+    {"openai", "gpt-4.1-mini", 10, 1800, 350},
+    {"openai", "gpt-4.1-nano", 6, 800, 120},
+    {"openai", "o3", 2, 3000, 2500},
+    {"openai", "o3-mini", 3, 2000, 1500},
+    {"openai", "o4-mini", 5, 2200, 1800},
+    {"openai", "gpt-5", 4, 2600, 1200},
+    {"openai", "gpt-5-mini", 8, 1600, 700},
+    {"openai", "gpt-5-nano", 5, 900, 300},
+    {"anthropic", "claude-sonnet-4-20250514", 7, 3000, 600},
+    {"anthropic", "claude-sonnet-4-5", 5, 3200, 700},
+    {"anthropic", "claude-3-7-sonnet-latest", 2, 2800, 600},
+    {"anthropic", "claude-3-5-haiku-20241022", 4, 1000, 250},
+    {"anthropic", "claude-haiku-4-5", 3, 1100, 250},
+    {"anthropic", "claude-opus-4-1-20250805", 1, 4000, 900},
+    {"ollama", "llama3.1:8b", 2.5, 900, 300},
+    {"http", "internal-gateway", 1.5, 1200, 400},
+    {"vllm", "qwen2.5-32b-instruct", 1, 1500, 500},
 };
 
 const char* k_errors[] = {"rate_limit", "timeout", "server", "connection", "bad_response", "auth"};
@@ -174,8 +184,9 @@ int main(int argc, char** argv) {
       long long n = std::min(batch, rows - done);
       db.write([&] {
         for (long long i = 0; i < n; ++i)
-          ledger.record(maker.make(start + static_cast<std::int64_t>(static_cast<double>(done + i) /
-                                                                      static_cast<double>(rows) * static_cast<double>(span))));
+          ledger.record(
+              maker.make(start + static_cast<std::int64_t>(static_cast<double>(done + i) / static_cast<double>(rows) *
+                                                           static_cast<double>(span))));
       });
       done += n;
       if (!quiet && (done % (rows / 10 > 0 ? rows / 10 : 1) < n || done == rows)) {

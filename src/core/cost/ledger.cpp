@@ -9,7 +9,7 @@
 namespace mlops::cost {
 
 const std::vector<std::string>& call_statuses() {
-  static const std::vector<std::string> s = {"ok",     "auth",       "rate_limit", "timeout",
+  static const std::vector<std::string> s = {"ok",           "auth",   "rate_limit", "timeout",
                                              "bad_response", "server", "connection", "budget"};
   return s;
 }
