@@ -29,6 +29,7 @@
 #include "cost/ledger.hpp"
 #include "cost/period.hpp"
 #include "cost/pricing.hpp"
+#include "seed_args.hpp"
 #include "util/error.hpp"
 #include "util/time.hpp"
 #include "workspace/workspace.hpp"
@@ -43,17 +44,7 @@ const char* k_usage =
     "Creates the workspace DIR if needed and records N synthetic LLM calls (default 10000000) over the D days\n"
     "before now (default 90), B per transaction (default 100000).\n";
 
-[[noreturn]] void die(const std::string& msg, int code = 2) {
-  std::cerr << "mlops-cost-seed: " << msg << "\n";
-  std::exit(code);
-}
-
-long long count_arg(const std::string& s, const std::string& opt, long long min) {
-  char* end = nullptr;
-  long long v = std::strtoll(s.c_str(), &end, 10);
-  if (s.empty() || *end != '\0' || v < min || v > 1'000'000'000) die("bad value for " + opt + ": " + s);
-  return v;
-}
+const mlops::bench::SeedCli k_cli("mlops-cost-seed", k_usage);
 
 struct Model {
   const char* provider;
@@ -64,16 +55,26 @@ struct Model {
 
 // About 5% of the weight sits on the last three, which have no price.
 const std::vector<Model> k_models = {
-    {"openai", "gpt-4o-mini", 16, 1200, 300},         {"openai", "gpt-4o-2024-08-06", 9, 1500, 400},
-    {"openai", "gpt-4.1", 6, 2500, 500},              {"openai", "gpt-4.1-mini", 10, 1800, 350},
-    {"openai", "gpt-4.1-nano", 6, 800, 120},          {"openai", "o3", 2, 3000, 2500},
-    {"openai", "o3-mini", 3, 2000, 1500},             {"openai", "o4-mini", 5, 2200, 1800},
-    {"openai", "gpt-5", 4, 2600, 1200},               {"openai", "gpt-5-mini", 8, 1600, 700},
-    {"openai", "gpt-5-nano", 5, 900, 300},            {"anthropic", "claude-sonnet-4-20250514", 7, 3000, 600},
-    {"anthropic", "claude-sonnet-4-5", 5, 3200, 700}, {"anthropic", "claude-3-7-sonnet-latest", 2, 2800, 600},
-    {"anthropic", "claude-3-5-haiku-20241022", 4, 1000, 250}, {"anthropic", "claude-haiku-4-5", 3, 1100, 250},
-    {"anthropic", "claude-opus-4-1-20250805", 1, 4000, 900},  {"ollama", "llama3.1:8b", 2.5, 900, 300},
-    {"http", "internal-gateway", 1.5, 1200, 400},     {"vllm", "qwen2.5-32b-instruct", 1, 1500, 500},
+    {"openai", "gpt-4o-mini", 16, 1200, 300},
+    {"openai", "gpt-4o-2024-08-06", 9, 1500, 400},
+    {"openai", "gpt-4.1", 6, 2500, 500},
+    {"openai", "gpt-4.1-mini", 10, 1800, 350},
+    {"openai", "gpt-4.1-nano", 6, 800, 120},
+    {"openai", "o3", 2, 3000, 2500},
+    {"openai", "o3-mini", 3, 2000, 1500},
+    {"openai", "o4-mini", 5, 2200, 1800},
+    {"openai", "gpt-5", 4, 2600, 1200},
+    {"openai", "gpt-5-mini", 8, 1600, 700},
+    {"openai", "gpt-5-nano", 5, 900, 300},
+    {"anthropic", "claude-sonnet-4-20250514", 7, 3000, 600},
+    {"anthropic", "claude-sonnet-4-5", 5, 3200, 700},
+    {"anthropic", "claude-3-7-sonnet-latest", 2, 2800, 600},
+    {"anthropic", "claude-3-5-haiku-20241022", 4, 1000, 250},
+    {"anthropic", "claude-haiku-4-5", 3, 1100, 250},
+    {"anthropic", "claude-opus-4-1-20250805", 1, 4000, 900},
+    {"ollama", "llama3.1:8b", 2.5, 900, 300},
+    {"http", "internal-gateway", 1.5, 1200, 400},
+    {"vllm", "qwen2.5-32b-instruct", 1, 1500, 500},
 };
 
 const char* k_errors[] = {"rate_limit", "timeout", "server", "connection", "bad_response", "auth"};
@@ -147,40 +148,25 @@ class CallMaker {
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::string dir;
   long long rows = 10'000'000, days = 90, batch = 100'000, seed = 1, measure = 0;
-  bool quiet = false;
-  for (int i = 1; i < argc; ++i) {
-    std::string opt = argv[i];
-    if (opt == "-h" || opt == "--help") {
-      std::cout << k_usage;
-      return 0;
-    }
-    if (opt == "--quiet" || opt == "-q") {
-      quiet = true;
-      continue;
-    }
-    if (opt.rfind("--", 0) != 0) {
-      if (!dir.empty()) die("more than one DIR given\n" + std::string(k_usage));
-      dir = opt;
-      continue;
-    }
-    if (i + 1 >= argc) die("missing value for " + opt + "\n" + k_usage);
-    std::string val = argv[++i];
+  auto args = k_cli.parse(argc, argv);
+  const std::string& dir = args.dir;
+  const bool quiet = args.quiet;
+  const long long max = 1'000'000'000;
+  for (const auto& [opt, val] : args.options) {
     if (opt == "--rows")
-      rows = count_arg(val, opt, 0);
+      rows = k_cli.count(val, opt, 0, max);
     else if (opt == "--days")
-      days = count_arg(val, opt, 1);
+      days = k_cli.count(val, opt, 1, 100'000);
     else if (opt == "--batch")
-      batch = count_arg(val, opt, 1);
+      batch = k_cli.count(val, opt, 1, max);
     else if (opt == "--seed")
-      seed = count_arg(val, opt, 0);
+      seed = k_cli.count(val, opt, 0, max);
     else if (opt == "--measure-record")
-      measure = count_arg(val, opt, 0);
+      measure = k_cli.count(val, opt, 0, max);
     else
-      die("unknown option " + opt + "\n" + k_usage);
+      k_cli.unknown(opt);
   }
-  if (dir.empty()) die(std::string("no DIR given\n") + k_usage);
 
   try {
     auto env = mlops::config::process_env();
@@ -198,8 +184,9 @@ int main(int argc, char** argv) {
       long long n = std::min(batch, rows - done);
       db.write([&] {
         for (long long i = 0; i < n; ++i)
-          ledger.record(maker.make(start + static_cast<std::int64_t>(static_cast<double>(done + i) /
-                                                                      static_cast<double>(rows) * static_cast<double>(span))));
+          ledger.record(
+              maker.make(start + static_cast<std::int64_t>(static_cast<double>(done + i) / static_cast<double>(rows) *
+                                                           static_cast<double>(span))));
       });
       done += n;
       if (!quiet && (done % (rows / 10 > 0 ? rows / 10 : 1) < n || done == rows)) {

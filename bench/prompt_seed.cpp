@@ -32,6 +32,7 @@
 #include "config/config.hpp"
 #include "prompt/store.hpp"
 #include "prompt_content.hpp"
+#include "seed_args.hpp"
 #include "util/error.hpp"
 #include "workspace/workspace.hpp"
 
@@ -47,16 +48,14 @@ const char* k_usage =
     "plus each --deep prompt with COUNT versions (default deep=1000; --deep none for\n"
     "none) and the --single prompt with one version (default single; --single none).\n";
 
+const mlops::bench::SeedCli k_cli("mlops-prompt-seed", k_usage);
+
 [[noreturn]] void die(const std::string& msg, int code = 2) {
-  std::cerr << "mlops-prompt-seed: " << msg << "\n";
-  std::exit(code);
+  k_cli.die(msg, code);
 }
 
 long count_arg(const std::string& s, const std::string& opt, long min) {
-  char* end = nullptr;
-  long v = std::strtol(s.c_str(), &end, 10);
-  if (s.empty() || *end != '\0' || v < min || v > 10'000'000) die("bad value for " + opt + ": " + s);
-  return v;
+  return static_cast<long>(k_cli.count(s, opt, min, 10'000'000));
 }
 
 struct Job {
@@ -78,23 +77,10 @@ int main(int argc, char** argv) {
   std::vector<std::pair<std::string, long>> deep;
   bool deep_given = false, quiet = false;
 
-  for (int i = 1; i < argc; ++i) {
-    std::string opt = argv[i];
-    if (opt == "-h" || opt == "--help") {
-      std::cout << k_usage;
-      return 0;
-    }
-    if (opt == "--quiet" || opt == "-q") {
-      quiet = true;
-      continue;
-    }
-    if (opt.rfind("--", 0) != 0) {
-      if (!dir.empty()) die("more than one DIR given\n" + std::string(k_usage));
-      dir = opt;
-      continue;
-    }
-    if (i + 1 >= argc) die("missing value for " + opt + "\n" + k_usage);
-    std::string val = argv[++i];
+  auto args = k_cli.parse(argc, argv);
+  dir = args.dir;
+  quiet = args.quiet;
+  for (const auto& [opt, val] : args.options) {
     if (opt == "--prompts") {
       prompts = count_arg(val, opt, 0);
     } else if (opt == "--versions") {
@@ -111,10 +97,9 @@ int main(int argc, char** argv) {
       if (val != "round" && val != "prompt") die("--order is round or prompt");
       order = val;
     } else {
-      die("unknown option " + opt + "\n" + k_usage);
+      k_cli.unknown(opt);
     }
   }
-  if (dir.empty()) die(std::string("no DIR given\n") + k_usage);
   if (!deep_given) deep.emplace_back("deep", 1000);
 
   // The plan: the main prompts in the chosen order, with the deep prompts'

@@ -53,8 +53,8 @@ void print_report(std::ostream& os, const cost::Report& r, bool color) {
   for (auto& c : key_header) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
   std::vector<std::string> headers = {by_model ? "PROVIDER" : key_header};
   if (by_model) headers.push_back("MODEL");
-  for (const char* h : {"CALLS", "ERRORS", "CACHE_HITS", "TOKENS_IN", "TOKENS_OUT", "CACHED", "COST_USD",
-                        "UNKNOWN_PRICE"})
+  for (const char* h :
+       {"CALLS", "ERRORS", "CACHE_HITS", "TOKENS_IN", "TOKENS_OUT", "CACHED", "COST_USD", "UNKNOWN_PRICE"})
     headers.emplace_back(h);
   Table table(headers);
   auto add = [&](const std::string& first, const std::string& model, const cost::Totals& t) {
@@ -75,9 +75,8 @@ void print_report(std::ostream& os, const cost::Report& r, bool color) {
   if (t.unknown_price_calls > 0)
     line += fmt::format(" + {} call{} at unknown price", t.unknown_price_calls, t.unknown_price_calls == 1 ? "" : "s");
   os << "\n"
-     << bold(line, color) << dim(fmt::format("  ({} calls from {} to {})", t.calls, rfc3339_ms(r.since_ms),
-                                              rfc3339_ms(r.until_ms)),
-                                  color)
+     << bold(line, color)
+     << dim(fmt::format("  ({} calls from {} to {})", t.calls, rfc3339_ms(r.since_ms), rfc3339_ms(r.until_ms)), color)
      << "\n";
 }
 
@@ -110,9 +109,17 @@ int run_report(Context& ctx, const ReportOptions& o) {
 
 nlohmann::json price_json(const cost::Price& p) {
   auto opt = [](const std::optional<double>& v) { return v ? nlohmann::json(*v) : nlohmann::json(nullptr); };
-  return {{"id", p.id()},         {"provider", p.provider},  {"model", p.model},   {"input", p.input},
-          {"output", p.output},   {"cache_read", opt(p.cache_read)},                {"cache_write", opt(p.cache_write)},
-          {"aliases", p.aliases}, {"source", p.source},      {"as_of", p.as_of},   {"origin", p.origin}};
+  return {{"id", p.id()},
+          {"provider", p.provider},
+          {"model", p.model},
+          {"input", p.input},
+          {"output", p.output},
+          {"cache_read", opt(p.cache_read)},
+          {"cache_write", opt(p.cache_write)},
+          {"aliases", p.aliases},
+          {"source", p.source},
+          {"as_of", p.as_of},
+          {"origin", p.origin}};
 }
 
 int run_pricing_list(Context& ctx, const std::string& provider) {

@@ -90,7 +90,10 @@ std::vector<std::string> regressions(const eval::RunInfo& cur, const eval::RunIn
 
 void print_summary(std::ostream& os, const eval::RunInfo& run, bool color) {
   Table t({"PROMPT", "PROVIDER", "PASS RATE", "PASSED", "FAILED", "ERRORS", "LATENCY", "COST"});
-  for (const auto& v : run.summary.value("variants", nlohmann::json::array())) {
+  const nlohmann::json variants = run.summary.value("variants", nlohmann::json::array());
+  const nlohmann::json metrics = run.summary.value("metrics", nlohmann::json::object());
+  const nlohmann::json lat = run.summary.value("latency_ms", nlohmann::json::object());
+  for (const auto& v : variants) {
     std::int64_t total = v.value("total", 0), passed = v.value("passed", 0), errors = v.value("errors", 0);
     std::string rate = pct(v.value("pass_rate", 0.0));
     t.add({v.value("prompt", ""), v.value("provider", ""),
@@ -106,12 +109,11 @@ void print_summary(std::ostream& os, const eval::RunInfo& run, bool color) {
   os << bold(verdict, color);
   if (run.failed) os << ", " << run.failed << " failed";
   if (run.errors) os << ", " << run.errors << " errors";
-  auto lat = run.summary.value("latency_ms", nlohmann::json::object());
   os << "  ·  p50 " << static_cast<long>(lat.value("p50", 0.0)) << " ms, p95 " << static_cast<long>(lat.value("p95", 0.0))
      << " ms  ·  " << money(run.summary.value("cost_usd", 0.0));
   if (run.summary.value("unknown_cost_calls", 0)) os << " + " << run.summary.value("unknown_cost_calls", 0) << " at unknown price";
   os << "  ·  " << run.summary.value("cache_hits", 0) << " cached\n";
-  for (const auto& [name, m] : run.summary.value("metrics", nlohmann::json::object()).items())
+  for (const auto& [name, m] : metrics.items())
     os << "metric " << name << ": " << std::to_string(m.value("mean", 0.0)).substr(0, 6) << " over "
        << m.value("count", 0) << "\n";
   os << "run " << run.id << (run.name ? " (" + *run.name + ")" : "") << "\n";

@@ -32,7 +32,7 @@ TEST(Pricing, ShippedTableFindsExactAliasAndDatedSnapshots) {
   EXPECT_DOUBLE_EQ(p->input, 2.50);
   EXPECT_DOUBLE_EQ(p->output, 10.00);
   EXPECT_EQ(p->origin.rfind("embedded:pricing.yaml:", 0), 0u);
-  EXPECT_EQ(t.find("openai", "gpt-4o-2024-08-06"), p);  // dated snapshot -> base
+  EXPECT_EQ(t.find("openai", "gpt-4o-2024-08-06"), p);                   // dated snapshot -> base
   EXPECT_DOUBLE_EQ(t.find("openai", "gpt-4o-2024-05-13")->input, 5.00);  // its own entry wins
   const Price* sonnet = t.find("anthropic", "claude-sonnet-4");
   ASSERT_NE(sonnet, nullptr);
@@ -80,8 +80,8 @@ TEST(Pricing, WorkspaceOverridesWinAndKeepTheRest) {
   auto t = PriceTable::load({ws.path(), user.path()});
   EXPECT_DOUBLE_EQ(t.find("openai", "gpt-4o")->input, 1);  // the workspace beats the user dir
   EXPECT_EQ(t.find("openai", "gpt-4o")->origin, (ws / "pricing.yaml").string() + ":2");
-  EXPECT_DOUBLE_EQ(t.find("openai", "gpt-4o-mini")->input, 7);  // the user dir beats the shipped table
-  EXPECT_DOUBLE_EQ(t.find("openai", "gpt-4.1")->input, 2.00);   // untouched shipped entry
+  EXPECT_DOUBLE_EQ(t.find("openai", "gpt-4o-mini")->input, 7);              // the user dir beats the shipped table
+  EXPECT_DOUBLE_EQ(t.find("openai", "gpt-4.1")->input, 2.00);               // untouched shipped entry
   EXPECT_DOUBLE_EQ(*t.cost("ollama", "llama3:8b", {500, 500, 0, 0}), 0.0);  // priced at 0 on purpose
 }
 
@@ -103,7 +103,7 @@ TEST(Pricing, MalformedFilesNameFileLineAndKey) {
     EXPECT_FALSE(e.hint().empty());
   }
   EXPECT_THROW(t.overlay("prices:\n  gpt-4o:\n    input: 1\n    output: 1\n", "f.yaml"), ConfigError);
-  EXPECT_THROW(t.overlay("prices:\n  a:b:\n    input: 1\n", "f.yaml"), ConfigError);            // no output
+  EXPECT_THROW(t.overlay("prices:\n  a:b:\n    input: 1\n", "f.yaml"), ConfigError);  // no output
   EXPECT_THROW(t.overlay("prices:\n  a:b:\n    input: -1\n    output: 1\n", "f.yaml"), ConfigError);
   try {
     t.overlay("prices:\n  a:b:\n    input: 1\n    output: 1\n    cache_raed: 1\n", "f.yaml");
@@ -170,7 +170,7 @@ TEST(Period, CalendarPeriodsInUtc) {
   auto week = period_window(Period::week, k_sat);
   EXPECT_EQ(week.start_ms, utc("2026-11-16"));  // Monday
   EXPECT_EQ(week.end_ms, utc("2026-11-23"));
-  EXPECT_EQ(period_window(Period::week, utc("2026-11-23")).start_ms, utc("2026-11-23"));            // Monday 00:00
+  EXPECT_EQ(period_window(Period::week, utc("2026-11-23")).start_ms, utc("2026-11-23"));                // Monday 00:00
   EXPECT_EQ(period_window(Period::week, utc("2026-11-22T23:59:59.999Z")).start_ms, utc("2026-11-16"));  // Sunday
   auto month = period_window(Period::month, k_sat);
   EXPECT_EQ(month.start_ms, utc("2026-11-01"));
@@ -283,7 +283,7 @@ TEST_F(LedgerTest, RollupReportsEqualBruteForceOverRandomRanges) {
     std::int64_t a = start - k_hour_ms + static_cast<std::int64_t>(rng() % (span + 2 * k_hour_ms));
     std::int64_t b = start - k_hour_ms + static_cast<std::int64_t>(rng() % (span + 2 * k_hour_ms));
     if (round == 0) a = utc("2026-10-31"), b = utc("2026-11-02");  // whole hours only
-    if (round == 1) a = start + 1000, b = start + 2000;              // inside one hour
+    if (round == 1) a = start + 1000, b = start + 2000;            // inside one hour
     if (a > b) std::swap(a, b);
     for (int g = 0; g < 5; ++g) {
       auto r = l.report(groups[g], a, b);

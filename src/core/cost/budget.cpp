@@ -151,9 +151,9 @@ void Budgets::check_before(const CallScope& call, double estimated_cost_usd, std
     if (s.spent_usd() + estimated_cost_usd <= b.limit_usd) continue;
     throw CheckFailed(
         "budget '" + b.name + "' (" + b.scope.text() + ") would be exceeded: " + format_usd(s.spent_usd()) +
-            " spent of " + format_usd(b.limit_usd) + " " + period_phrase(b.period) + ", and this call is estimated at " +
-            format_usd(estimated_cost_usd) + "; the " + period_name(b.period) + " resets at " +
-            util::format_rfc3339(s.window.end_ms * 1000000),
+            " spent of " + format_usd(b.limit_usd) + " " + period_phrase(b.period) +
+            ", and this call is estimated at " + format_usd(estimated_cost_usd) + "; the " + period_name(b.period) +
+            " resets at " + util::format_rfc3339(s.window.end_ms * 1000000),
         "raise the limit with 'mlopsctl cost budget set " + b.name + " --limit USD --period " + period_name(b.period) +
             "', remove it with 'mlopsctl cost budget rm " + b.name + "', or wait for the reset");
   }

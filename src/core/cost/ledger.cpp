@@ -9,8 +9,8 @@
 namespace mlops::cost {
 
 const std::vector<std::string>& call_statuses() {
-  static const std::vector<std::string> s = {"ok",     "auth",       "rate_limit", "timeout",
-                                             "bad_request", "bad_response", "server", "connection", "budget"};
+  static const std::vector<std::string> s = {"ok",          "auth",         "rate_limit", "timeout",   "bad_request",
+                                             "bad_response", "server",      "connection", "budget"};
   return s;
 }
 
@@ -77,7 +77,7 @@ GroupSpec spec_for(GroupBy g) {
     case GroupBy::eval:
       return {"eval", "k1", "''", "coalesce(eval_id, '')", "''"};
     case GroupBy::day:
-      return {"model", "hour / 24", "''", "ts_ms / 86400000", "''"};
+      return {"model", "bucket * grain / 86400000", "''", "ts_ms / 86400000", "''"};
   }
   return {};
 }
@@ -170,25 +170,37 @@ Report Ledger::report(GroupBy group_by, std::int64_t since_ms, std::int64_t unti
   auto rollup = db_.prepare(std::string("SELECT ") + spec.rollup_k1 + ", " + spec.rollup_k2 +
                             ", sum(calls), sum(errors), sum(cache_hits), sum(tokens_in), sum(tokens_out), "
                             "sum(tokens_cache_read), sum(tokens_cache_write), sum(unknown_price_calls), "
-                            "sum(cost_nusd) FROM llm_rollup WHERE dim = ?1 AND hour >= ?2 AND hour < ?3 GROUP BY 1, 2");
-  auto raw_range = [&](std::int64_t from, std::int64_t to, Groups& g) {
+                            "sum(cost_nusd) FROM llm_rollup WHERE dim = ?1 AND grain = ?2 AND bucket >= ?3 AND "
+                            "bucket < ?4 GROUP BY 1, 2");
+  Groups groups;
+  auto raw_range = [&](std::int64_t from, std::int64_t to) {
     if (from >= to) return;
     raw.reset();
     raw.bind_all(from, to);
-    accumulate(raw, g);
+    accumulate(raw, groups);
   };
-  Groups groups;
+  auto rollup_range = [&](std::int64_t grain, std::int64_t from, std::int64_t to) {
+    if (from >= to) return;
+    rollup.reset();
+    rollup.bind_all(spec.dim, grain, from / grain, to / grain);
+    accumulate(rollup, groups);
+  };
+  // [since, until) = raw | hours | days | hours | raw, each part possibly empty:
+  // whole days from the daily buckets, whole hours at the edges of those from
+  // the hourly buckets, and the partial hours at either end from the raw rows.
   db_.read([&] {
-    std::int64_t first_hour = ceil_div(r.since_ms, k_hour_ms);
-    std::int64_t end_hour = r.until_ms / k_hour_ms;
-    if (first_hour >= end_hour) {
-      raw_range(r.since_ms, r.until_ms, groups);
+    std::int64_t h0 = ceil_div(r.since_ms, k_hour_ms) * k_hour_ms, h1 = r.until_ms / k_hour_ms * k_hour_ms;
+    if (h0 >= h1) {
+      raw_range(r.since_ms, r.until_ms);
       return;
     }
-    raw_range(r.since_ms, first_hour * k_hour_ms, groups);
-    rollup.bind_all(spec.dim, first_hour, end_hour);
-    accumulate(rollup, groups);
-    raw_range(end_hour * k_hour_ms, r.until_ms, groups);
+    std::int64_t d0 = ceil_div(h0, k_day_ms) * k_day_ms, d1 = h1 / k_day_ms * k_day_ms;
+    if (d0 >= d1) d0 = d1 = h1;
+    raw_range(r.since_ms, h0);
+    rollup_range(k_hour_ms, h0, d0);
+    rollup_range(k_day_ms, d0, d1);
+    rollup_range(k_hour_ms, d1, h1);
+    raw_range(h1, r.until_ms);
   });
   for (const auto& [key, t] : groups) {
     if (t.calls == 0) continue;

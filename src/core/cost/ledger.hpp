@@ -1,8 +1,9 @@
 #pragma once
-// The cost ledger: one row per LLM call in state.db (table llm_calls), and hourly
-// rollups of it (llm_rollup) kept by a trigger in the same transaction as each
-// insert. A report over any range is exact: whole hours come from the rollups,
-// the partial hours at either edge from the raw rows (indexed by time).
+// The cost ledger: one row per LLM call in state.db (table llm_calls), and
+// hourly and daily rollups of it (llm_rollup) kept by a trigger in the same
+// transaction as each insert. A report over any range is exact: whole days come
+// from the daily rollups, whole hours around them from the hourly ones, and the
+// partial hours at either end from the raw rows (indexed by time).
 #include <cstdint>
 #include <optional>
 #include <string>

@@ -155,7 +155,8 @@ std::optional<std::int64_t> parse_iso8601_ms(const std::string& s) {
 std::int64_t parse_instant_ms(const std::string& text, std::int64_t now_ms, std::string_view option) {
   if (auto t = parse_iso8601_ms(text)) return *t;
   bool looks_like_duration = !text.empty() && std::isdigit(static_cast<unsigned char>(text[0])) &&
-                             std::isalpha(static_cast<unsigned char>(text.back())) && text.find('-') == std::string::npos;
+                             std::isalpha(static_cast<unsigned char>(text.back())) &&
+                             text.find('-') == std::string::npos;
   if (looks_like_duration) {
     try {
       return now_ms - util::parse_duration_ns(text) / 1000000;

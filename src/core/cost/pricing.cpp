@@ -152,12 +152,12 @@ PriceTable PriceTable::load(const std::vector<std::filesystem::path>& override_d
 void PriceTable::overlay(std::string_view yaml_text, const std::string& origin) {
   YAML::Node root = parse_yaml(yaml_text, origin);
   if (root.IsNull()) return;
-  if (!root.IsMap())
-    throw ConfigError(origin + ":1: the top level must be a mapping holding 'prices:'", k_format_hint);
+  if (!root.IsMap()) throw ConfigError(origin + ":1: the top level must be a mapping holding 'prices:'", k_format_hint);
   std::map<std::string, Price> parsed;
   for (const auto& kv : root) {
     std::string top = kv.first.as<std::string>();
-    if (top != "prices") bad(origin, kv.first.Mark(), "unknown top-level key '" + top + "'; the table lives under prices:");
+    if (top != "prices")
+      bad(origin, kv.first.Mark(), "unknown top-level key '" + top + "'; the table lives under prices:");
     if (kv.second.IsNull()) continue;
     if (!kv.second.IsMap()) bad(origin, kv.first.Mark(), "prices: must be a mapping of PROVIDER:MODEL entries");
     for (const auto& entry : kv.second) {
@@ -210,8 +210,7 @@ bool significant(const std::string& line) {
 std::vector<std::string> render_entry(const Price& p, int indent) {
   std::string pad(static_cast<std::size_t>(indent), ' ');
   std::string child = pad + "  ";
-  std::vector<std::string> out = {pad + nlohmann::json(p.id()).dump() + ":",
-                                  child + fmt::format("input: {}", p.input),
+  std::vector<std::string> out = {pad + nlohmann::json(p.id()).dump() + ":", child + fmt::format("input: {}", p.input),
                                   child + fmt::format("output: {}", p.output)};
   if (p.cache_read) out.push_back(child + fmt::format("cache_read: {}", *p.cache_read));
   if (p.cache_write) out.push_back(child + fmt::format("cache_write: {}", *p.cache_write));

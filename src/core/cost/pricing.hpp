@@ -65,8 +65,8 @@ class PriceTable {
 
  private:
   const Price* find_exact(const std::string& provider, const std::string& model) const;
-  std::map<std::string, Price> prices_;                // by id
-  std::map<std::string, std::string> aliases_;         // provider:alias -> id
+  std::map<std::string, Price> prices_;         // by id
+  std::map<std::string, std::string> aliases_;  // provider:alias -> id
 };
 
 // Writes `price` into the pricing file `file` (created when absent), replacing the

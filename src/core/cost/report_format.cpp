@@ -104,7 +104,8 @@ std::string to_prometheus(const Report& r) {
   counter("mlopsctl_llm_errors_total", "LLM calls that ended in an error", [](const Totals& t) { return t.errors; });
   counter("mlopsctl_llm_cache_hits_total", "LLM calls answered from the mlopsctl response cache",
           [](const Totals& t) { return t.cache_hits; });
-  family("mlopsctl_llm_tokens_total", "Tokens of LLM calls by direction, cached being input read from the prompt cache");
+  family("mlopsctl_llm_tokens_total",
+         "Tokens of LLM calls by direction, cached being input read from the prompt cache");
   for (const auto& row : r.rows)
     for (auto [direction, n] : {std::pair{"input", row.totals.tokens_in}, std::pair{"output", row.totals.tokens_out},
                                 std::pair{"cached", row.totals.tokens_cache_read}})

@@ -131,12 +131,15 @@ BEGIN SELECT RAISE(ABORT, 'the cost ledger is append-only'); END;
 CREATE TRIGGER llm_calls_no_delete BEFORE DELETE ON llm_calls
 BEGIN SELECT RAISE(ABORT, 'the cost ledger is append-only'); END;
 
--- Hourly sums of llm_calls per dimension: dim 'model' (k1 provider, k2 model),
--- 'prompt' (k1 prompt name or ''), 'eval' (k1 eval id or ''). hour = ts_ms / 3600000.
--- Costs are summed in integer nano-dollars so every split of a range adds up exactly.
+-- Sums of llm_calls per dimension and time bucket, at two grains: hours
+-- (grain 3600000) and UTC days (grain 86400000); bucket = ts_ms / grain.
+-- dim 'model' has k1 provider, k2 model; 'prompt' k1 the prompt name or '';
+-- 'eval' k1 the eval id or ''. Costs are summed in integer nano-dollars so
+-- every split of a range adds up exactly.
 CREATE TABLE llm_rollup (
   dim                 TEXT NOT NULL,
-  hour                INTEGER NOT NULL,
+  grain               INTEGER NOT NULL,
+  bucket              INTEGER NOT NULL,
   k1                  TEXT NOT NULL,
   k2                  TEXT NOT NULL,
   calls               INTEGER NOT NULL,
@@ -148,20 +151,21 @@ CREATE TABLE llm_rollup (
   tokens_cache_write  INTEGER NOT NULL,
   unknown_price_calls INTEGER NOT NULL,
   cost_nusd           INTEGER NOT NULL,
-  PRIMARY KEY (dim, hour, k1, k2)
+  PRIMARY KEY (dim, grain, bucket, k1, k2)
 ) WITHOUT ROWID;
 CREATE TRIGGER llm_calls_rollup AFTER INSERT ON llm_calls
 BEGIN
-  INSERT INTO llm_rollup (dim, hour, k1, k2, calls, errors, cache_hits, tokens_in, tokens_out, tokens_cache_read,
-                          tokens_cache_write, unknown_price_calls, cost_nusd)
-  SELECT d.dim, NEW.ts_ms / 3600000, d.k1, d.k2, 1, NEW.status <> 'ok', NEW.cache_hit != 0, NEW.input_tokens,
-         NEW.output_tokens, NEW.cache_read_tokens, NEW.cache_write_tokens, NEW.cost_usd IS NULL,
+  INSERT INTO llm_rollup (dim, grain, bucket, k1, k2, calls, errors, cache_hits, tokens_in, tokens_out,
+                          tokens_cache_read, tokens_cache_write, unknown_price_calls, cost_nusd)
+  SELECT d.dim, g.grain, NEW.ts_ms / g.grain, d.k1, d.k2, 1, NEW.status <> 'ok', NEW.cache_hit != 0,
+         NEW.input_tokens, NEW.output_tokens, NEW.cache_read_tokens, NEW.cache_write_tokens, NEW.cost_usd IS NULL,
          coalesce(CAST(round(NEW.cost_usd * 1e9) AS INTEGER), 0)
   FROM (SELECT 'model' AS dim, NEW.provider AS k1, NEW.model AS k2
         UNION ALL SELECT 'prompt', coalesce(NEW.prompt, ''), ''
-        UNION ALL SELECT 'eval', coalesce(NEW.eval_id, ''), '') AS d
+        UNION ALL SELECT 'eval', coalesce(NEW.eval_id, ''), '') AS d,
+       (SELECT 3600000 AS grain UNION ALL SELECT 86400000) AS g
   WHERE 1
-  ON CONFLICT (dim, hour, k1, k2) DO UPDATE SET
+  ON CONFLICT (dim, grain, bucket, k1, k2) DO UPDATE SET
     calls = calls + excluded.calls, errors = errors + excluded.errors, cache_hits = cache_hits + excluded.cache_hits,
     tokens_in = tokens_in + excluded.tokens_in, tokens_out = tokens_out + excluded.tokens_out,
     tokens_cache_read = tokens_cache_read + excluded.tokens_cache_read,
