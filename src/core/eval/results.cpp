@@ -1,5 +1,10 @@
 #include "eval/results.hpp"
 
+#include <signal.h>
+#include <unistd.h>
+
+#include <cerrno>
+
 #include "util/error.hpp"
 #include "util/time.hpp"
 
@@ -12,6 +17,17 @@ namespace {
 const char* k_run_columns =
     "id, name, description, config_path, config_sha256, started_ms, finished_ms, status, total, passed, failed, "
     "errors, summary, actor, trace_id";
+
+// A run still marked running whose process on this host is gone was killed.
+void settle_status(RunInfo& r) {
+  if (r.status != "running" || !r.summary.contains("owner")) return;
+  const json& o = r.summary["owner"];
+  char host[256] = {};
+  gethostname(host, sizeof host - 1);
+  if (o.value("host", std::string()) != host) return;
+  auto pid = static_cast<pid_t>(o.value("pid", std::int64_t{0}));
+  if (pid > 0 && kill(pid, 0) != 0 && errno == ESRCH) r.status = "interrupted";
+}
 
 RunInfo read_run(store::Statement& st) {
   RunInfo r;
@@ -31,6 +47,7 @@ RunInfo read_run(store::Statement& st) {
   if (r.summary.is_discarded()) r.summary = json::object();
   r.actor = st.get_text(13);
   r.trace_id = st.get_text(14);
+  settle_status(r);
   return r;
 }
 
@@ -39,11 +56,15 @@ std::string iso(std::int64_t ms) { return util::format_rfc3339(ms * 1'000'000); 
 }  // namespace
 
 void Results::create(const RunInfo& r) {
+  // Who runs it, so a run whose process died (kill -9, a reboot) reads as interrupted.
+  char host[256] = {};
+  gethostname(host, sizeof host - 1);
+  json owner = {{"pid", static_cast<std::int64_t>(getpid())}, {"host", std::string(host)}};
   db_.write([&] {
     db_.prepare("INSERT INTO eval_runs(id, name, description, config_path, config_sha256, started_ms, status, actor, "
-                "trace_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)")
+                "trace_id, summary) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
         .bind_all(r.id, r.name, r.description, r.config_path, r.config_sha256, r.started_ms, r.status, r.actor,
-                  r.trace_id)
+                  r.trace_id, json{{"owner", owner}}.dump())
         .run();
   });
 }
