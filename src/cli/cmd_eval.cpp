@@ -57,6 +57,13 @@ std::string money(double v) {
   return buf;
 }
 
+// The host of a webhook URL: the rest (a Slack path) is a secret.
+std::string host_of(const std::string& url) {
+  auto start = url.find("://");
+  start = start == std::string::npos ? 0 : start + 3;
+  return url.substr(start, url.find('/', start) - start);
+}
+
 std::string when(std::int64_t ms) { return util::format_rfc3339(ms * 1'000'000).substr(0, 19) + "Z"; }
 
 void write_report(const std::string& path, const std::function<void(std::ostream&)>& write) {
@@ -123,7 +130,11 @@ int run_eval(Context& ctx, EvalArgs& a) {
   auto& ws = ctx.ws();
   std::unique_ptr<util::FileLock> lock;
   if (a.lock) {
-    std::string lock_name = "eval-" + (a.name.empty() ? util::sha256_hex(a.config).substr(0, 12) : a.name) + ".lock";
+    // Keyed on the name, or on the suite's real path (./x.yaml and x.yaml are one suite).
+    std::error_code ec;
+    auto real = std::filesystem::weakly_canonical(a.config, ec);
+    std::string key = a.name.empty() ? (ec ? a.config : real.string()) : a.name;
+    std::string lock_name = "eval-" + util::sha256_hex(key).substr(0, 16) + ".lock";
     lock = util::FileLock::try_lock(ws.paths().state_dir() / lock_name);
     if (!lock) {
       if (!ctx.opts.quiet) std::cerr << "mlopsctl: another eval run" << (a.name.empty() ? "" : " '" + a.name + "'")
@@ -132,6 +143,13 @@ int run_eval(Context& ctx, EvalArgs& a) {
     }
   }
   auto suite = eval::load_suite(a.config);
+  // Read every test file once before anything is sent: a bad row or an unsupported
+  // assertion in test 90,000 must not surface after 89,999 paid calls.
+  std::int64_t test_count = 0;
+  eval::for_each_test(suite, [&](eval::TestCase&&) {
+    ++test_count;
+    return true;
+  });
   auto& cfg = ctx.config();
   int jobs = a.jobs.value_or(suite.options.concurrency);
   if (jobs < 1) throw UsageError("-j must be at least 1");
@@ -144,26 +162,31 @@ int run_eval(Context& ctx, EvalArgs& a) {
   copts.flush_batch = 1;  // every finished call is durable: a killed run resumes from the cache
   llm::Client client(ws.db(), cfg, ctx.env, ctx.tracer(), ctx.root_span,
                      {ws.paths().overrides(), config::user_config_path(ctx.env).parent_path() / "templates"}, copts);
-  eval::register_suite_providers(suite, client, cfg, ctx.env);
+  eval::register_suite_providers(suite, client, cfg, ctx.env);  // also rejects unknown providers up front
 
   eval::RunOptions ro;
   if (!a.name.empty()) ro.name = a.name;
   ro.repeat = a.repeat.value_or(suite.options.repeat);
   ro.filter = a.filter;
-  ro.grader = !a.grader.empty() ? a.grader : cfg.get_or("eval.grader", "");
+  ro.grader = eval::normalize_provider_id(!a.grader.empty() ? a.grader : cfg.get_or("eval.grader", ""));
+  eval::check_graders(suite, ro.grader);
   ro.actor = ws.author().name;
   ro.trace_id = ctx.tracer().trace_id();
   ro.chunk = std::max<std::size_t>(512, static_cast<std::size_t>(jobs) * 8);
 
-  bool tty = isatty(STDERR_FILENO) && !ctx.opts.quiet && std::getenv("NO_COLOR") == nullptr;
+  bool tty = isatty(STDERR_FILENO) && !ctx.opts.quiet;
   auto started = std::chrono::steady_clock::now();
   auto progress = [&](const eval::Progress& p) {
     if (!tty) return;
     double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-    std::cerr << "\r\033[K" << p.done << " done · " << p.passed << " passed · " << p.failed << " failed · "
+    std::cerr << "\r\033[K" << p.done << " done (" << test_count << " tests) · " << p.passed << " passed · " << p.failed << " failed · "
               << p.errors << " errors · " << static_cast<long>(secs > 0 ? p.done / secs : 0) << "/s" << std::flush;
   };
   eval::Results results(ws.db());
+  // The baseline is the run that exists now: `--name nightly --baseline nightly`
+  // compares with the previous nightly, not with the run about to be made.
+  std::optional<eval::RunInfo> base;
+  if (!a.baseline.empty()) base = results.get(a.baseline);
   auto prompts = store_of(ctx);
   auto run = eval::run_suite(suite, ro, client, results, &prompts, progress);
   if (tty) std::cerr << "\r\033[K";
@@ -176,12 +199,8 @@ int run_eval(Context& ctx, EvalArgs& a) {
   if (run.total == 0) reasons.push_back("no tests ran" + std::string(a.filter.empty() ? "" : " (--filter matched none)"));
   if (run.pass_rate() + 1e-12 < threshold)
     reasons.push_back("pass rate " + pct(run.pass_rate()) + " is under the threshold " + pct(threshold));
-  std::optional<eval::RunInfo> base;
-  if (!a.baseline.empty()) {
-    base = results.get(a.baseline);
-    if (base->id == run.id) throw UsageError("--baseline names this run");
+  if (base)
     for (auto& r : regressions(run, *base, a.tolerance)) reasons.push_back(r);
-  }
   run.summary["gate"] = {{"pass_threshold", threshold},
                          {"baseline", base ? nlohmann::json(base->id) : nlohmann::json(nullptr)},
                          {"passed", reasons.empty()},
@@ -194,7 +213,8 @@ int run_eval(Context& ctx, EvalArgs& a) {
   write_report(a.csv_out, [&](std::ostream& os) { eval::write_csv(results, run, os); });
   write_report(a.junit_out, [&](std::ostream& os) { eval::write_junit(results, run, os); });
   write_report(a.markdown_out, [&](std::ostream& os) { eval::write_markdown(results, run, os); });
-  if (ctx.env("GITHUB_ACTIONS").value_or("") == "true") eval::write_github_annotations(results, run, std::cout);
+  if (ctx.env("GITHUB_ACTIONS").value_or("") == "true")  // keep a JSON document on stdout clean
+    eval::write_github_annotations(results, run, ctx.format() == Format::table ? std::cout : std::cerr);
 
   if (!a.notify.empty() && !reasons.empty()) {
     std::string text = "mlopsctl eval" + (run.name ? " '" + *run.name + "'" : std::string()) + " failed: " +
@@ -202,7 +222,7 @@ int run_eval(Context& ctx, EvalArgs& a) {
                        pct(run.pass_rate()) + "). " + util::join(reasons, "; ") + ". Run " + run.id + ".";
     auto o = llm::post_json(a.notify, nlohmann::json{{"text", text}}.dump());
     if (o.error != llm::ErrorKind::none && !ctx.opts.quiet)
-      std::cerr << "mlopsctl: warning: could not notify " << a.notify << ": "
+      std::cerr << "mlopsctl: warning: could not notify " << host_of(a.notify) << ": "
                 << (o.response ? "HTTP " + std::to_string(o.response->status) : o.message) << "\n";
   }
 

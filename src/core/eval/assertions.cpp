@@ -170,6 +170,10 @@ AssertionResult Evaluator::evaluate(const AssertionSpec& a, const Output& out, c
     pass = static_cast<double>(d) <= limit;
     why = "edit distance " + std::to_string(d) + " > " + util::trim(std::to_string(limit));
   } else if (a.type == "latency") {
+    if (out.cache_hit) {  // as promptfoo: a cached answer has no latency to judge
+      r.reason = "latency is not measured for a cached response; run with --no-cache";
+      return r;
+    }
     pass = out.latency_ms <= *a.threshold;
     why = "latency " + std::to_string(static_cast<long>(out.latency_ms)) + " ms > " +
           std::to_string(static_cast<long>(*a.threshold)) + " ms";

@@ -152,7 +152,8 @@ void write_junit(Results& results, const RunInfo& run, std::ostream& os) {
 }
 
 void write_markdown(Results& results, const RunInfo& run, std::ostream& os, std::size_t max_failures) {
-  bool ok = run.failed == 0 && run.errors == 0;
+  bool ok = run.summary.contains("gate") ? run.summary["gate"].value("passed", false)
+                                          : run.failed == 0 && run.errors == 0;
   os << "## " << (ok ? "✅" : "❌") << " mlopsctl eval" << (run.name ? " `" + *run.name + "`" : "") << "\n\n";
   os << "**" << run.passed << "/" << run.total << " passed** (" << fixed(run.pass_rate() * 100, 1) << "%)";
   if (run.failed) os << ", " << run.failed << " failed";
@@ -168,7 +169,10 @@ void write_markdown(Results& results, const RunInfo& run, std::ostream& os, std:
          << " | " << errors << " | " << fixed(v.value("mean_latency_ms", 0.0), 0) << " ms | $"
          << fixed(v.value("cost_usd", 0.0), 4) << (v.value("unknown_cost_calls", 0) ? " + unknown" : "") << " |\n";
     }
-  if (ok) return;
+  if (run.failed == 0 && run.errors == 0) return;
+  if (run.summary.contains("gate"))
+    for (const auto& reason : run.summary["gate"].value("reasons", json::array()))
+      os << "\n> " << reason.get<std::string>() << "\n";
   os << "\n<details><summary>Failures</summary>\n\n| test | prompt | provider | why | output |\n|---|---|---|---|---|\n";
   std::size_t shown = 0;
   results.for_each(

@@ -30,9 +30,9 @@ void register_suite_providers(Suite& suite, llm::Client& client, const config::C
                               const config::EnvLookup& env) {
   for (std::size_t i = 0; i < suite.providers.size(); ++i) {
     auto& p = suite.providers[i];
-    if (!p.settings) continue;
     auto [name, model] = llm::split_provider_id(p.key);
-    llm::ProviderSettings s = llm::provider_settings(name, cfg, env);
+    llm::ProviderSettings s = llm::provider_settings(name, cfg, env);  // an unknown name fails here
+    if (!p.settings) continue;
     const auto& o = *p.settings;
     if (!o.base_url.empty()) s.base_url = o.base_url;
     while (!s.base_url.empty() && s.base_url.back() == '/') s.base_url.pop_back();
@@ -68,6 +68,15 @@ struct Variant {
   double score = 0, latency = 0, cost = 0;
   std::int64_t unknown_cost = 0, tokens_in = 0, tokens_out = 0;
 };
+
+std::string rubric_text(const Evaluator& ev, const AssertionSpec& a, const json& vars) {
+  try {
+    json v = ev.value_for(a, vars);
+    return v.is_string() ? v.get<std::string>() : v.dump();
+  } catch (const Error&) {
+    return a.value.is_string() ? a.value.get<std::string>() : a.value.dump();
+  }
+}
 
 bool provider_selected(const TestCase& t, const ProviderRef& p) {
   if (t.providers.empty()) return true;
@@ -176,6 +185,7 @@ RunInfo run_suite(const Suite& suite, const RunOptions& opts, llm::Client& clien
       j.request.temperature = pv.temperature;
       j.request.max_tokens = pv.max_tokens;
       j.request.top_p = pv.top_p;
+      if (c.repeat > 0) j.request.cache_tag = "repeat " + std::to_string(c.repeat);  // repeats are fresh samples
       if (rp.spec) {
         const auto& m = rp.spec->model;
         if (!j.request.temperature && m.contains("temperature") && m["temperature"].is_number())
@@ -207,12 +217,16 @@ RunInfo run_suite(const Suite& suite, const RunOptions& opts, llm::Client& clien
       for (std::size_t a = 0; a < t.asserts.size(); ++a) {
         const auto& spec = t.asserts[a];
         if (spec.type == "llm-rubric") {
-          std::string grader = spec.provider.empty() ? opts.grader : spec.provider;
+          std::string grader = spec.provider.empty() ? opts.grader : normalize_provider_id(spec.provider);
+          if (grader.empty()) {
+            asserts[k][a] = {spec.type, false, 0, spec.weight, spec.metric,
+                             "no grader: give the assertion a provider:, pass --grader, or set eval.grader"};
+            continue;
+          }
           llm::CallJob g;
           g.provider_id = grader;
           g.request.messages = {{"system", rubric_system_prompt()},
-                                {"user", rubric_user_prompt(evaluator.value_for(spec, t.vars).get<std::string>(),
-                                                            ans.response.text)}};
+                                {"user", rubric_user_prompt(rubric_text(evaluator, spec, t.vars), ans.response.text)}};
           g.request.temperature = 0.0;
           g.context.eval_id = run.id;
           grader_jobs.push_back(std::move(g));

@@ -58,6 +58,18 @@ std::optional<double> number_of(const json& j) {
   return std::nullopt;
 }
 
+// promptfoo assertion types this build does not evaluate: named in errors rather
+// than mistaken for free text (in CSV __expected cells) or typos.
+bool is_promptfoo_type(const std::string& t) {
+  static const std::set<std::string> types = {
+      "javascript", "python", "webhook", "g-eval", "model-graded-closedqa", "factuality", "answer-relevance",
+      "context-recall", "context-relevance", "context-faithfulness", "select-best", "assert-set", "moderation",
+      "perplexity", "perplexity-score", "classifier", "is-sql", "is-xml", "contains-xml", "trace-span-count",
+      "similar", "bleu", "rouge-n", "rouge-l", "is-valid-openai-tools-call", "is-valid-openai-function-call",
+      "is-refusal", "model-graded-factuality", "icontains-all", "word-count", "finish-reason", "cost", "latency"};
+  return types.count(t) > 0;
+}
+
 AssertionSpec parse_assertion(const json& a, const std::string& where, Problems& p) {
   AssertionSpec s;
   s.origin = where;
@@ -71,10 +83,7 @@ AssertionSpec parse_assertion(const json& a, const std::string& where, Problems&
     type = type.substr(4);
   }
   s.type = type;
-  if (type == "javascript" || type == "python" || type == "webhook" || type == "g-eval" || type == "model-graded-closedqa" ||
-      type == "factuality" || type == "answer-relevance" || type == "context-recall" || type == "select-best" ||
-      type == "assert-set" || type == "moderation" || type == "perplexity" || type == "classifier" ||
-      type == "is-sql" || type == "is-xml" || type == "contains-xml" || type == "trace-span-count")
+  if (!is_supported(type) && is_promptfoo_type(type))
     p.add(where, "assertion type '" + a["type"].get<std::string>() + "' is not supported by mlopsctl");
   else if (!is_supported(type)) {
     std::string near = util::nearest(type, supported_assertions());
@@ -102,6 +111,9 @@ AssertionSpec parse_assertion(const json& a, const std::string& where, Problems&
       p.add(where, "assertion key '" + k + "' is not supported");
     }
   }
+  if ((type == "is-json" || type == "contains-json") && !s.value.is_null())
+    p.add(where, "'" + type + "' with a JSON schema value is not supported yet; drop the value to check JSON only");
+  if (type == "llm-rubric" && !s.value.is_string()) p.add(where, "llm-rubric needs the rubric as a string value");
   bool needs_value = type != "is-json" && type != "contains-json";
   if (needs_value && s.value.is_null() && type != "latency" && type != "cost")
     p.add(where, "assertion '" + type + "' needs a value");
@@ -133,11 +145,11 @@ AssertionSpec parse_expected(const std::string& text, const std::string& where, 
   if (bare.count(text)) {
     a = {{"type", text}};
   } else if (std::regex_match(text, m, form) &&
-             (is_supported(m[2].str()) || m[2].str() == "grade" || m[2].str() == "javascript" ||
-              m[2].str() == "python" || m[2].str() == "fn" || m[2].str() == "eval")) {
+             (is_supported(m[2].str()) || is_promptfoo_type(m[2].str()) || m[2].str() == "grade" ||
+              m[2].str() == "fn" || m[2].str() == "eval")) {
     std::string type = m[2].str() == "grade" ? "llm-rubric" : m[2].str() == "fn" || m[2].str() == "eval" ? "javascript" : m[2].str();
     a = {{"type", m[1].str() + type}, {"value", m[5].str()}};
-    if (m[4].matched) a["threshold"] = std::stod(m[4].str());
+    if (m[4].matched) a["threshold"] = m[4].str();  // parse_assertion checks it is a number
   } else {
     a = {{"type", "equals"}, {"value", text}};
   }
@@ -338,6 +350,21 @@ void parse_options(const json& o, Suite& s, const std::string& where, Problems& 
 
 }  // namespace
 
+std::string normalize_provider_id(const std::string& id) { return map_provider_id(id).value_or(id); }
+
+void check_graders(const Suite& suite, const std::string& default_grader) {
+  if (!default_grader.empty()) return;
+  auto check = [](const TestCase& t) {
+    for (const auto& a : t.asserts)
+      if (a.type == "llm-rubric" && a.provider.empty())
+        throw UsageError(a.origin + ": llm-rubric needs a grader",
+                         "give the assertion a provider:, pass --grader PROVIDER, or set eval.grader");
+  };
+  check(suite.default_test);
+  for (const auto& src : suite.tests)
+    for (const auto& t : src.inline_tests) check(t);
+}
+
 Suite load_suite(const fs::path& path) {
   auto content = util::read_file_if_exists(path);
   if (!content) throw NotFoundError("eval suite not found: " + path.string(), "pass the suite file with -c FILE");
@@ -504,7 +531,9 @@ void for_each_test(const Suite& suite, const std::function<bool(TestCase&&)>& fn
             } else if (col.rfind("__metadata:", 0) == 0) {
               t.metadata[col.substr(11)] = row[i];
             } else if (col == "__threshold") {
-              if (!row[i].empty()) t.threshold = std::stod(row[i]);
+              if (row[i].empty()) continue;
+              if (auto d = number_of(json(row[i]))) t.threshold = *d;
+              else p.add(where, "__threshold '" + row[i] + "' is not a number");
             } else if (col.rfind("__", 0) == 0) {
               p.add(where, "column '" + col + "' is not supported");
             } else {

@@ -107,6 +107,14 @@ Suite load_suite(const fs::path& path);
 // Throws ConfigError naming the file and line of a malformed row.
 void for_each_test(const Suite& suite, const std::function<bool(TestCase&&)>& fn);
 
+// promptfoo provider ids (openai:chat:M, anthropic:messages:M, ollama:chat:M) as
+// mlopsctl's NAME:MODEL; other ids unchanged.
+std::string normalize_provider_id(const std::string& id);
+
+// Every llm-rubric assertion in the inline tests and defaultTest has a grader:
+// its own provider or `default_grader`. UsageError naming the first that has none.
+void check_graders(const Suite& suite, const std::string& default_grader);
+
 // Assertion types this build evaluates (without the not- prefix).
 const std::vector<std::string>& supported_assertions();
 

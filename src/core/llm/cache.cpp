@@ -18,6 +18,7 @@ std::string cache_document(const ProviderSettings& p, const ChatRequest& rq) {
   if (!rq.stop.empty()) params["stop"] = rq.stop;
   json doc = {{"v", 1},          {"provider", p.name},     {"type", p.type}, {"base_url", p.base_url},
               {"model", rq.model}, {"messages", messages}, {"params", params}};
+  if (!rq.cache_tag.empty()) doc["tag"] = rq.cache_tag;
   if (p.type == "http")  // what is sent and read back is configuration for this type
     doc["http"] = {{"path", p.path}, {"body", p.body_template}, {"response_path", p.response_path}};
   return doc.dump();  // nlohmann objects keep keys sorted: the dump is canonical

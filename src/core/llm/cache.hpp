@@ -17,7 +17,8 @@ namespace mlops::llm {
 //   {"base_url":…,"messages":[[role,content],…],"model":…,"params":{"max_tokens":…,"stop":[…],
 //    "temperature":…,"top_p":…},"provider":NAME,"type":TYPE,"v":1}
 // Absent parameters are omitted. For type http the document also holds
-// "http":{"body":…,"path":…,"response_path":…}. API keys and headers are never part of it.
+// "http":{"body":…,"path":…,"response_path":…}, and "tag" when the request has a
+// cache_tag (eval --repeat N caches each repeat apart). API keys and headers are never part of it.
 std::string cache_document(const ProviderSettings& provider, const ChatRequest& request);
 std::string cache_key(const ProviderSettings& provider, const ChatRequest& request);
 

@@ -31,6 +31,9 @@ struct ChatRequest {
   std::optional<int> max_tokens;
   std::optional<double> top_p;
   std::vector<std::string> stop;
+  // Not sent: part of the cache key only, so repeated samples of one request
+  // (eval --repeat) are cached apart.
+  std::string cache_tag;
 };
 
 // input_tokens counts every input token; cache_read_tokens and cache_write_tokens
