@@ -438,6 +438,17 @@ namespace {
 
 constexpr int k_max_depth = 256;
 
+// The running verdict of one schema: keep(passed) records a keyword's result
+// and says whether to go on (always when collecting every error).
+struct Outcome {
+  explicit Outcome(bool collecting) : collecting(collecting) {}
+  bool keep(bool passed) {
+    ok = ok && passed;
+    return passed || collecting;
+  }
+  bool collecting, ok = true;
+};
+
 class Validator {
  public:
   using Node = detail::SchemaNode;
@@ -450,11 +461,8 @@ class Validator {
                         (path_.empty() ? "/" : path_));
     const Node& n = nodes_[static_cast<std::size_t>(index)];
     if (n.boolean) return *n.boolean || error("false", "no value is allowed here (the schema is false)");
-    bool ok = true;
-    auto keep = [&](bool passed) {
-      ok = ok && passed;
-      return passed || out_;
-    };
+    Outcome result(out_ != nullptr);
+    auto keep = [&](bool passed) { return result.keep(passed); };
     if (n.ref >= 0 && !keep(check(n.ref, v, depth + 1))) return false;
     if (n.types && !has_type(v, n.types) && !keep(error("type", brief(v) + " is not of type " + type_list(n.types))))
       return false;
@@ -489,7 +497,7 @@ class Validator {
       int branch = quiet(n.if_schema, v, depth) ? n.then_schema : n.else_schema;
       if (branch >= 0 && !keep(check(branch, v, depth + 1))) return false;
     }
-    return ok;
+    return result.ok;
   }
 
  private:
@@ -519,11 +527,8 @@ class Validator {
   }
 
   bool check_object(const Node& n, const json& v, int depth) {
-    bool ok = true;
-    auto keep = [&](bool passed) {
-      ok = ok && passed;
-      return passed || out_;
-    };
+    Outcome result(out_ != nullptr);
+    auto keep = [&](bool passed) { return result.keep(passed); };
     for (const auto& [name, s] : n.properties)
       if (auto it = v.find(name); it != v.end() && !keep(descend(s, *it, escape_pointer(name), depth))) return false;
     std::vector<std::string> extras;
@@ -571,15 +576,12 @@ class Validator {
     }
     for (const auto& [name, s] : n.dependent_schemas)
       if (v.contains(name) && !keep(check(s, v, depth + 1))) return false;
-    return ok;
+    return result.ok;
   }
 
   bool check_array(const Node& n, const json& v, int depth) {
-    bool ok = true;
-    auto keep = [&](bool passed) {
-      ok = ok && passed;
-      return passed || out_;
-    };
+    Outcome result(out_ != nullptr);
+    auto keep = [&](bool passed) { return result.keep(passed); };
     const std::size_t prefix = std::min(n.prefix_items.size(), v.size());
     for (std::size_t i = 0; i < prefix; ++i)
       if (!keep(descend(n.prefix_items[i], v[i], std::to_string(i), depth))) return false;
@@ -611,15 +613,12 @@ class Validator {
         for (std::size_t j = i + 1; j < v.size() && unique; ++j) unique = !(v[i] == v[j]);
       if (!unique && !keep(error("uniqueItems", "the items are not unique"))) return false;
     }
-    return ok;
+    return result.ok;
   }
 
   bool check_string(const Node& n, const std::string& s) {
-    bool ok = true;
-    auto keep = [&](bool passed) {
-      ok = ok && passed;
-      return passed || out_;
-    };
+    Outcome result(out_ != nullptr);
+    auto keep = [&](bool passed) { return result.keep(passed); };
     if (n.min_length || n.max_length) {
       const std::size_t len = detail::code_points(s).size();
       if (n.min_length && len < *n.min_length &&
@@ -634,15 +633,12 @@ class Validator {
       return false;
     if (n.format_ok && !n.format_ok(s) && !keep(error("format", brief(json(s)) + " is not a valid " + n.format)))
       return false;
-    return ok;
+    return result.ok;
   }
 
   bool check_number(const Node& n, const json& v) {
-    bool ok = true;
-    auto keep = [&](bool passed) {
-      ok = ok && passed;
-      return passed || out_;
-    };
+    Outcome result(out_ != nullptr);
+    auto keep = [&](bool passed) { return result.keep(passed); };
     const double x = v.get<double>();
     if (n.minimum && (n.minimum_exclusive ? x <= *n.minimum : x < *n.minimum) &&
         !keep(error("minimum", brief(v) + " is less than " + (n.minimum_exclusive ? "or equal to " : "") +
@@ -662,7 +658,7 @@ class Validator {
     if (n.multiple_of && !multiple(v, *n.multiple_of) &&
         !keep(error("multipleOf", brief(v) + " is not a multiple of " + n.multiple_of->dump())))
       return false;
-    return ok;
+    return result.ok;
   }
 
   // Integers exactly; otherwise the quotient must be a whole number, as in
