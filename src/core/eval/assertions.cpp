@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cctype>
 
+#include "metrics/json.hpp"
+#include "metrics/text.hpp"
 #include "template/template.hpp"
 #include "util/error.hpp"
 #include "util/text.hpp"
@@ -48,48 +50,7 @@ std::string clip(const std::string& s, std::size_t n = 80) {
   return s.substr(0, cut) + "…";
 }
 
-// Index one past the bracket that closes the one at `start`, honouring strings; npos if none.
-std::size_t closing(const std::string& t, std::size_t start) {
-  int depth = 0;
-  bool in_string = false;
-  for (std::size_t i = start; i < t.size(); ++i) {
-    char c = t[i];
-    if (in_string) {
-      if (c == '\\') ++i;
-      else if (c == '"') in_string = false;
-      continue;
-    }
-    if (c == '"') in_string = true;
-    else if (c == '{' || c == '[') ++depth;
-    else if (c == '}' || c == ']') {
-      if (--depth == 0) return i + 1;
-    }
-  }
-  return std::string::npos;
-}
-
 }  // namespace
-
-std::vector<json> extract_json(const std::string& text) {
-  std::vector<json> out;
-  std::size_t i = 0;
-  while (i < text.size()) {
-    std::size_t start = text.find_first_of("{[", i);
-    if (start == std::string::npos) break;
-    std::size_t end = closing(text, start);
-    if (end != std::string::npos) {
-      json j = json::parse(text.begin() + static_cast<std::ptrdiff_t>(start),
-                           text.begin() + static_cast<std::ptrdiff_t>(end), nullptr, false);
-      if (!j.is_discarded()) {
-        out.push_back(std::move(j));
-        i = end;
-        continue;
-      }
-    }
-    i = start + 1;
-  }
-  return out;
-}
 
 json Evaluator::value_for(const AssertionSpec& a, const json& vars) const {
   if (a.value.is_string()) return render(a.value.get<std::string>(), vars);
@@ -99,6 +60,13 @@ json Evaluator::value_for(const AssertionSpec& a, const json& vars) const {
     return out;
   }
   return a.value;
+}
+
+const metrics::JsonSchema& Evaluator::schema_for(const json& schema) {
+  std::string key = schema.dump();
+  auto it = schemas_.find(key);
+  if (it == schemas_.end()) it = schemas_.emplace(key, std::make_unique<metrics::JsonSchema>(schema)).first;
+  return *it->second;
 }
 
 const std::regex& Evaluator::regex_for(const std::string& pattern) {
@@ -158,17 +126,42 @@ AssertionResult Evaluator::evaluate(const AssertionSpec& a, const Output& out, c
   } else if (a.type == "regex") {
     pass = std::regex_search(o, regex_for(text_of(v)));
     why = "expected output to match /" + text_of(v) + "/";
-  } else if (a.type == "is-json") {
-    pass = json::accept(o);
+  } else if (a.type == "is-json" || a.type == "json-schema") {
+    auto parsed = metrics::parse_json(o);
+    pass = parsed.has_value();
     why = "expected output to be JSON";
+    if (pass && !v.is_null()) {
+      auto errors = schema_for(v).validate(*parsed);
+      pass = errors.empty();
+      if (!pass) why = "JSON does not match the schema: " + errors.front().instance_path + " " + errors.front().message;
+    }
   } else if (a.type == "contains-json") {
-    pass = !extract_json(o).empty();
+    auto found = metrics::extract_json_values(o);
+    pass = !found.empty();
     why = "expected output to contain JSON";
+    if (pass && !v.is_null()) {
+      const auto& schema = schema_for(v);
+      pass = std::any_of(found.begin(), found.end(), [&](const json& j) { return schema.is_valid(j); });
+      why = "no JSON in the output matches the schema";
+    }
   } else if (a.type == "levenshtein") {
-    double limit = a.threshold.value_or(5);
-    std::size_t d = util::levenshtein(o, text_of(v));
-    pass = static_cast<double>(d) <= limit;
-    why = "edit distance " + std::to_string(d) + " > " + util::trim(std::to_string(limit));
+    // promptfoo: threshold is the largest edit distance that passes (default 5).
+    auto limit = static_cast<std::size_t>(std::max(0.0, a.threshold.value_or(metrics::k_levenshtein_threshold)));
+    std::size_t d = metrics::levenshtein(o, text_of(v), limit);
+    pass = d <= limit;
+    why = "edit distance is more than " + std::to_string(limit);
+  } else if (a.type == "bleu" || a.type == "rouge-n" || a.type == "rouge-l" || a.type == "token-f1") {
+    std::vector<std::string> refs = v.is_array() ? list_of(v) : std::vector<std::string>{text_of(v)};
+    double def = a.type == "bleu" ? metrics::k_bleu_threshold : metrics::k_rouge_threshold;
+    if (a.type == "bleu") score = metrics::bleu(o, refs);
+    else if (a.type == "rouge-n") score = metrics::rouge_n(o, refs.front(), 1);
+    else if (a.type == "rouge-l") score = metrics::rouge_l(o, refs.front());
+    else score = metrics::token_f1(o, refs.front());
+    double threshold = a.threshold.value_or(a.type == "token-f1" ? 0.5 : def);
+    pass = score >= threshold;
+    char buf[96];
+    std::snprintf(buf, sizeof buf, "%s %.4f < %.4f", a.type.c_str(), score, threshold);
+    why = buf;
   } else if (a.type == "latency") {
     if (out.cache_hit) {  // as promptfoo: a cached answer has no latency to judge
       r.reason = "latency is not measured for a cached response; run with --no-cache";
@@ -221,7 +214,7 @@ AssertionResult grade_from_rubric(const AssertionSpec& a, const std::string& ans
   r.weight = a.weight;
   r.metric = a.metric;
   std::optional<json> verdict;
-  for (auto& j : extract_json(answer))
+  for (auto& j : metrics::extract_json_values(answer))
     if (j.is_object() && j.contains("pass")) {
       verdict = std::move(j);
       break;

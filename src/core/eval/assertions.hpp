@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "eval/suite.hpp"
+#include "metrics/schema.hpp"
 
 namespace mlops::eval {
 
@@ -40,7 +41,9 @@ class Evaluator {
 
  private:
   const std::regex& regex_for(const std::string& pattern);
-  std::map<std::string, std::unique_ptr<std::regex>> regexes_;  // compiled once per pattern
+  const metrics::JsonSchema& schema_for(const nlohmann::json& schema);
+  std::map<std::string, std::unique_ptr<std::regex>> regexes_;            // compiled once per pattern
+  std::map<std::string, std::unique_ptr<metrics::JsonSchema>> schemas_;  // compiled once per schema
 };
 
 // The grader prompt for llm-rubric (promptfoo's shape: the grader answers
@@ -50,8 +53,6 @@ std::string rubric_user_prompt(const std::string& rubric, const std::string& out
 // Scores a grader's answer; a malformed answer fails the assertion with the reason.
 AssertionResult grade_from_rubric(const AssertionSpec& a, const std::string& grader_answer);
 
-// JSON objects and arrays embedded in free text (```json fences included), in order.
-std::vector<nlohmann::json> extract_json(const std::string& text);
 
 // Combines assertion results into the test's score and verdict: weighted mean of
 // scores (weight 0 assertions are informational); pass = all weighted assertions

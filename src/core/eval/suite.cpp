@@ -11,6 +11,7 @@
 
 #include "config/yaml_json.hpp"
 #include "eval/csv.hpp"
+#include "metrics/schema.hpp"
 #include "util/error.hpp"
 #include "util/fs.hpp"
 #include "util/hash.hpp"
@@ -24,7 +25,7 @@ const std::vector<std::string>& supported_assertions() {
   static const std::vector<std::string> types = {
       "equals",     "contains", "icontains",   "contains-any", "contains-all", "icontains-any", "icontains-all",
       "starts-with", "regex",   "is-json",     "contains-json", "levenshtein", "latency",       "cost",
-      "length",     "llm-rubric"};
+      "length",     "llm-rubric", "bleu",      "rouge-n",       "rouge-l",      "token-f1",      "json-schema"};
   return types;
 }
 
@@ -65,8 +66,8 @@ bool is_promptfoo_type(const std::string& t) {
       "javascript", "python", "webhook", "g-eval", "model-graded-closedqa", "factuality", "answer-relevance",
       "context-recall", "context-relevance", "context-faithfulness", "select-best", "assert-set", "moderation",
       "perplexity", "perplexity-score", "classifier", "is-sql", "is-xml", "contains-xml", "trace-span-count",
-      "similar", "bleu", "rouge-n", "rouge-l", "is-valid-openai-tools-call", "is-valid-openai-function-call",
-      "is-refusal", "model-graded-factuality", "icontains-all", "word-count", "finish-reason", "cost", "latency"};
+      "similar", "is-valid-openai-tools-call", "is-valid-openai-function-call",
+      "is-refusal", "model-graded-factuality", "word-count", "finish-reason"};
   return types.count(t) > 0;
 }
 
@@ -111,10 +112,16 @@ AssertionSpec parse_assertion(const json& a, const std::string& where, Problems&
       p.add(where, "assertion key '" + k + "' is not supported");
     }
   }
-  if ((type == "is-json" || type == "contains-json") && !s.value.is_null())
-    p.add(where, "'" + type + "' with a JSON schema value is not supported yet; drop the value to check JSON only");
+  if ((type == "is-json" || type == "contains-json" || type == "json-schema") && !s.value.is_null()) {
+    try {  // compile once here: a broken schema is a config error, not a failed test
+      metrics::JsonSchema schema(s.value, where);
+    } catch (const Error& e) {
+      p.add(where, std::string("invalid JSON schema: ") + e.what());
+    }
+  }
   if (type == "llm-rubric" && !s.value.is_string()) p.add(where, "llm-rubric needs the rubric as a string value");
   bool needs_value = type != "is-json" && type != "contains-json";
+  if (type == "json-schema" && !s.value.is_object()) p.add(where, "json-schema needs the schema (a mapping) as its value");
   if (needs_value && s.value.is_null() && type != "latency" && type != "cost")
     p.add(where, "assertion '" + type + "' needs a value");
   if ((type == "latency" || type == "cost") && !s.threshold)
