@@ -8,9 +8,14 @@
 #include <regex>
 
 #include "eval/assertions.hpp"
+#include "metrics/classification.hpp"
+#include "metrics/fairness.hpp"
+#include "metrics/json.hpp"
+#include "metrics/ranking.hpp"
 #include "template/template.hpp"
 #include "util/error.hpp"
 #include "util/fs.hpp"
+#include "util/text.hpp"
 #include "util/time.hpp"
 
 namespace mlops::eval {
@@ -76,6 +81,97 @@ std::string rubric_text(const Evaluator& ev, const AssertionSpec& a, const json&
   } catch (const Error&) {
     return a.value.is_string() ? a.value.get<std::string>() : a.value.dump();
   }
+}
+
+std::string text_of_var(const json& v) { return v.is_string() ? v.get<std::string>() : v.dump(); }
+
+// The predicted label: the trimmed output, or a field of the JSON in it ("output.label" or "/label").
+std::optional<std::string> prediction(const std::string& output, const std::string& path) {
+  if (path.empty() || path == "output") return util::trim(output);
+  std::string p = path.rfind("output.", 0) == 0 ? path.substr(7) : path;
+  for (const auto& j : metrics::extract_json_values(output)) {
+    const json* cur = &j;
+    if (p[0] == '/') {
+      json::json_pointer ptr(p);
+      if (!j.contains(ptr)) continue;
+      cur = &j.at(ptr);
+    } else {
+      bool ok = true;
+      for (const auto& part : util::split(p, '.')) {
+        if (!cur->is_object() || !cur->contains(part)) {
+          ok = false;
+          break;
+        }
+        cur = &(*cur)[part];
+      }
+      if (!ok) continue;
+    }
+    return text_of_var(*cur);
+  }
+  return std::nullopt;
+}
+
+std::optional<double> score_of(const std::string& output, const std::string& path) {
+  auto v = prediction(output, path);
+  if (!v) return std::nullopt;
+  try {
+    std::size_t used = 0;
+    double d = std::stod(*v, &used);
+    if (used == v->size()) return d;
+  } catch (...) {
+  }
+  return std::nullopt;
+}
+
+json classification_summary(const Classification& c, const std::vector<std::string>& truth,
+                            const std::vector<std::string>& predicted, const std::vector<std::string>& groups,
+                            const std::vector<double>& scores, const std::vector<bool>& positive) {
+  json out;
+  try {
+    auto r = metrics::classification_report(truth, predicted);
+    json classes = json::array();
+    for (const auto& k : r.classes)
+      classes.push_back(
+          {{"label", k.label}, {"precision", k.precision}, {"recall", k.recall}, {"f1", k.f1}, {"support", k.support}});
+    auto avg = [](const metrics::AveragedScores& a) {
+      return json{{"precision", a.precision}, {"recall", a.recall}, {"f1", a.f1}};
+    };
+    out = {{"samples", r.samples},     {"accuracy", r.accuracy},     {"labels", r.labels},
+           {"classes", classes},       {"macro", avg(r.macro)},      {"micro", avg(r.micro)},
+           {"weighted", avg(r.weighted)}, {"confusion_matrix", r.confusion}};
+  } catch (const Error& e) {
+    out["error"] = e.what();
+  }
+  if (!scores.empty()) {
+    try {
+      out["roc_auc"] = metrics::roc_auc(positive, scores);
+      out["average_precision"] = metrics::average_precision(positive, scores);
+    } catch (const Error& e) {
+      out["roc_auc_error"] = e.what();
+    }
+  }
+  if (!c.group_var.empty() && !c.positive.empty() && groups.size() == truth.size()) {
+    try {
+      auto f = metrics::fairness_report(groups, truth, predicted, c.positive);
+      json gs = json::array();
+      for (const auto& g : f.groups)
+        gs.push_back({{"group", g.group},
+                      {"samples", g.samples},
+                      {"selection_rate", g.selection_rate},
+                      {"true_positive_rate", g.true_positive_rate},
+                      {"false_positive_rate", g.false_positive_rate}});
+      out["fairness"] = {{"groups", gs},
+                         {"demographic_parity_difference", f.demographic_parity_difference},
+                         {"demographic_parity_ratio", f.demographic_parity_ratio ? json(*f.demographic_parity_ratio) : json(nullptr)},
+                         {"disparate_impact", f.demographic_parity_ratio ? json(*f.demographic_parity_ratio) : json(nullptr)},
+                         {"equal_opportunity_difference", f.equal_opportunity_difference},
+                         {"equalized_odds_difference", f.equalized_odds_difference},
+                         {"passes_four_fifths", f.passes_four_fifths}};
+    } catch (const Error& e) {
+      out["fairness_error"] = e.what();
+    }
+  }
+  return out;
 }
 
 bool provider_selected(const TestCase& t, const ProviderRef& p) {
@@ -164,6 +260,11 @@ RunInfo run_suite(const Suite& suite, const RunOptions& opts, llm::Client& clien
   std::vector<double> latencies;
   std::int64_t idx = 0, test_idx = 0, cache_hits = 0;
   std::vector<Case> pending;
+  // Classification: true label, prediction, score and group of each answered case.
+  std::vector<std::string> truth, predicted, groups;
+  std::vector<double> scores;
+  std::vector<bool> score_positive;
+  const auto* cls = suite.classification ? &*suite.classification : nullptr;
 
   auto flush = [&] {
     if (pending.empty()) return;
@@ -294,6 +395,19 @@ RunInfo run_suite(const Suite& suite, const RunOptions& opts, llm::Client& clien
           }
         }
       }
+      if (cls && row.output && t.vars.contains(cls->label_var)) {
+        std::string label = text_of_var(t.vars[cls->label_var]);
+        auto pred = prediction(*row.output, cls->prediction);
+        truth.push_back(label);
+        predicted.push_back(pred.value_or(""));
+        if (!cls->group_var.empty())
+          groups.push_back(t.vars.contains(cls->group_var) ? text_of_var(t.vars[cls->group_var]) : "");
+        if (!cls->score.empty())
+          if (auto sc = score_of(*row.output, cls->score)) {
+            scores.push_back(*sc);
+            score_positive.push_back(label == cls->positive);
+          }
+      }
       auto& var = variants[row.prompt + "\n" + row.provider];
       ++var.total;
       if (row.error) {
@@ -389,6 +503,7 @@ RunInfo run_suite(const Suite& suite, const RunOptions& opts, llm::Client& clien
                  {"unknown_cost_calls", unknown},
                  {"cache_hits", cache_hits},
                  {"tests", test_idx}};
+  if (cls && !truth.empty()) run.summary["classification"] = classification_summary(*cls, truth, predicted, groups, scores, score_positive);
   run.status = "finished";
   results.finish(run);
   return run;
