@@ -111,6 +111,7 @@ std::vector<CallResult> Client::call_many(const std::vector<CallJob>& jobs,
   std::vector<std::size_t> http_job;  // http[k] belongs to jobs[http_job[k]]
   std::int64_t now = now_ms();
   double batch_estimate = 0;
+  std::optional<bool> any_budget;
 
   std::vector<std::string> keys(jobs.size());
   auto done = [&](std::size_t i) {
@@ -151,7 +152,10 @@ std::vector<CallResult> Client::call_many(const std::vector<CallJob>& jobs,
       // default when the provider needs one). An unknown price estimates 0.
       std::int64_t out_tokens = rq.max_tokens.value_or(p.settings().type == "anthropic" ? 1024 : 0);
       double estimate = prices_.cost(name, rq.model, billed({estimate_tokens(rq), out_tokens, 0, 0})).value_or(0);
-      budgets_.check_before({name, rq.model, job.context.prompt}, batch_estimate + estimate, now);
+      // Budgets are listed once per batch, so that with none defined (the common
+      // case) a call does not pay for the query.
+      if (!any_budget) any_budget = !budgets_.list().empty();
+      if (*any_budget) budgets_.check_before({name, rq.model, job.context.prompt}, batch_estimate + estimate, now);
       batch_estimate += estimate;
 
       if (p.is_http()) {
@@ -198,22 +202,25 @@ std::vector<CallResult> Client::call_many(const std::vector<CallJob>& jobs,
       Provider& p = provider(r.provider);
       r.attempts = o.attempts;
       r.latency_ms = o.latency_ms;
+      r.error = o.error;
+      if (o.error == ErrorKind::none) {
+        try {
+          r.response = p.parse(*o.response);
+        } catch (const LlmError& e) {
+          r.error = e.kind;
+          r.error_message = e.what();
+          r.error_hint = e.hint();
+        }
+        done(i);
+        return;
+      }
+      // Only failures need the message parts; error_detail parses the body again.
       const std::string& url = p.settings().base_url;
       std::string tries = o.attempts > 1 ? " after " + std::to_string(o.attempts) + " attempts" : "";
       std::string detail = o.response ? p.error_detail(*o.response) : std::string();
       std::string status = o.response ? "HTTP " + std::to_string(o.response->status) : o.message;
       std::string suffix = detail.empty() ? "" : ": " + detail;
-      r.error = o.error;
       switch (o.error) {
-        case ErrorKind::none:
-          try {
-            r.response = p.parse(*o.response);
-          } catch (const LlmError& e) {
-            r.error = e.kind;
-            r.error_message = e.what();
-            r.error_hint = e.hint();
-          }
-          break;
         case ErrorKind::auth:
           r.error_message = r.provider + " rejected the credentials (" + status + ")" + suffix;
           r.error_hint = p.settings().api_key_env.empty()
