@@ -47,6 +47,8 @@ class ResponseCache {
   }
   store::Db& db_;
   std::chrono::milliseconds ttl_;
+  // Prepared once and reused: an eval makes one lookup and one store per call.
+  std::optional<store::Statement> select_, count_hit_, upsert_;
 };
 
 }  // namespace mlops::llm
