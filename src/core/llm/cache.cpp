@@ -27,7 +27,7 @@ std::string cache_key(const ProviderSettings& p, const ChatRequest& rq) {
   return util::sha256_hex(cache_document(p, rq));
 }
 
-std::optional<ChatResponse> ResponseCache::get(const std::string& key, std::int64_t now_ms) {
+std::optional<ChatResponse> ResponseCache::get(const std::string& key, std::int64_t now_ms, bool count) {
   if (!select_) select_.emplace(db_.prepare("SELECT response, created_ms FROM llm_cache WHERE key = ?"));
   select_->reset();
   select_->bind(1, key);
@@ -53,12 +53,16 @@ std::optional<ChatResponse> ResponseCache::get(const std::string& key, std::int6
     r.usage.cache_read_tokens = u.value("cache_read", std::int64_t{0});
     r.usage.cache_write_tokens = u.value("cache_write", std::int64_t{0});
   }
-  db_.write([&] {
-    if (!count_hit_) count_hit_.emplace(db_.prepare("UPDATE llm_cache SET hits = hits + 1, last_hit_ms = ? WHERE key = ?"));
-    count_hit_->reset();
-    count_hit_->bind_all(now_ms, key).run();
-  });
+  if (count) count_hit(key, now_ms);
   return r;
+}
+
+void ResponseCache::count_hit(const std::string& key, std::int64_t now_ms) {
+  db_.write([&] {
+    if (!hit_update_) hit_update_.emplace(db_.prepare("UPDATE llm_cache SET hits = hits + 1, last_hit_ms = ? WHERE key = ?"));
+    hit_update_->reset();
+    hit_update_->bind_all(now_ms, key).run();
+  });
 }
 
 void ResponseCache::put(const std::string& key, const std::string& provider, const std::string& model,

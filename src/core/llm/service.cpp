@@ -140,7 +140,8 @@ std::vector<CallResult> Client::call_many(const std::vector<CallJob>& jobs,
 
       if (opts_.use_cache) {
         keys[i] = cache_key(p.settings(), rq);
-        if (auto hit = cache_.get(keys[i], now)) {
+        if (auto hit = cache_.get(keys[i], now, false)) {
+          pending_hits_.emplace_back(keys[i], now);  // counted with the ledger rows, not a write per hit
           r.response = std::move(*hit);
           r.cache_hit = true;
           r.cost_usd = 0.0;  // nothing was sent, nothing is billed
@@ -344,13 +345,15 @@ void Client::finish(const CallJob& job, CallResult& r, const std::string& key, s
 
 void Client::flush() {
   last_flush_ = std::chrono::steady_clock::now();
-  if (pending_records_.empty() && pending_cache_.empty()) return;
+  if (pending_records_.empty() && pending_cache_.empty() && pending_hits_.empty()) return;
   db_.write([&] {
     for (const auto& rec : pending_records_) ledger_.record(rec);
     for (const auto& c : pending_cache_) cache_.put(c.key, c.provider, c.model, c.response, c.now_ms);
+    for (const auto& [key, when] : pending_hits_) cache_.count_hit(key, when);
   });
   pending_records_.clear();
   pending_cache_.clear();
+  pending_hits_.clear();
 }
 
 void Client::send_alerts(const std::vector<cost::CallScope>& scopes) {
