@@ -21,10 +21,12 @@
 // CPU clock, wall-clock calls per second, and how long the thread waited for a
 // CPU (the run queue, from /proc/thread-self/schedstat; high on a busy machine).
 // One-time set-up (loading libcurl, creating the database, building a Client) is
-// timed apart and not in the per-call figures. --max-us checks the three call_many paths against a target:
-// exit 1 when one is over it. Exit 3 when any call fails. --only runs only the
-// paths with those keys (transport_run, transport_send, client_call_many,
-// client_call, client_cache_miss, client_cache_hit), for profiling one of them.
+// timed apart and not in the per-call figures. A fixed JSON workload is timed
+// before and after ("calibration"), to show how much a busy machine inflated the
+// run. --max-us checks the three call_many paths against a target: exit 1 when
+// one is over it. Exit 3 when any call fails. --only runs only the paths with
+// those keys (transport_run, transport_send, client_call_many, client_call,
+// client_cache_miss, client_cache_hit), for profiling one of them.
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -147,6 +149,22 @@ void expect_ok(const llm::CallResult& r, const std::string& what, bool hits) {
   if (r.response.text.empty() || r.response.usage.input_tokens == 0) die(what + ": an answer has no text or usage", 3);
 }
 
+// A fixed piece of CPU work (parse and dump a chat.completion body 5,000 times),
+// timed at the start and the end: when it takes longer than on a quiet machine,
+// the per-call figures are inflated by about as much (a busy machine evicts
+// caches and preempts the benchmark).
+double calibration_ms() {
+  const std::string body =
+      R"({"id":"chatcmpl-1","object":"chat.completion","created":1741569952,"model":"gpt-4o-mini",)"
+      R"("choices":[{"index":0,"message":{"role":"assistant","content":"The capital of France is Paris."},)"
+      R"("finish_reason":"stop"}],"usage":{"prompt_tokens":19,"completion_tokens":8,"total_tokens":27}})";
+  Snapshot s = Snapshot::now();
+  std::size_t n = 0;
+  for (int i = 0; i < 5000; ++i) n += json::parse(body).dump().size();
+  if (n == 0) std::abort();
+  return since(s).thread_us / 1000;
+}
+
 std::string fmt(double v, int decimals) {
   char buf[64];
   std::snprintf(buf, sizeof buf, "%.*f", decimals, v);
@@ -193,6 +211,7 @@ int main(int argc, char** argv) {
 
   std::vector<Row> rows;
   json setup = json::object();
+  double calibration_before = calibration_ms();
   int rc = 0;
   try {
     std::map<std::string, std::string> vars = {{"OPENAI_BASE_URL", url + "/v1"},
@@ -319,6 +338,7 @@ int main(int argc, char** argv) {
     fs::remove_all(dir, ec);
   }
   if (rc) return rc;
+  double calibration_after = calibration_ms();
 
   std::printf("%-44s %7s %12s %12s %10s %9s %11s\n", "path", "calls", "us CPU/call", "thread us", "calls/s", "wall s",
               "CPU wait s");
@@ -345,6 +365,8 @@ int main(int argc, char** argv) {
   for (const auto& [k, v] : setup.items())
     if (v.is_object()) std::printf(" %s %.2f ms;", k.c_str(), v["wall_ms"].get<double>());
   std::printf("\n");
+  std::printf("calibration: %.1f ms CPU before, %.1f ms after (a fixed JSON workload; higher on a busy machine)\n",
+              calibration_before, calibration_after);
   for (const auto& r : rows)
     if (r.flush_us)
       std::printf("  %s: of which span write at the end %.1f us/call\n", r.label.c_str(),
@@ -352,7 +374,8 @@ int main(int argc, char** argv) {
 
   if (!json_path.empty()) {
     json doc = {{"url", url}, {"calls", calls}, {"warmup", warmup}, {"concurrency", concurrency},
-                {"rows", out_rows}, {"setup", setup}};
+                {"rows", out_rows}, {"setup", setup},
+                {"calibration_ms", {calibration_before, calibration_after}}};
     if (max_us) doc["max_us"] = *max_us;
     std::ofstream(json_path) << doc.dump(2) << "\n";
   }
