@@ -28,13 +28,17 @@ std::string cache_key(const ProviderSettings& p, const ChatRequest& rq) {
   return util::sha256_hex(cache_document(p, rq));
 }
 
-std::optional<ChatResponse> ResponseCache::get(const std::string& key, std::int64_t now_ms) {
-  auto st = db_.prepare("SELECT response, created_ms FROM llm_cache WHERE key = ?");
-  st.bind(1, key);
-  if (!st.step() || !fresh(st.get_int(1), now_ms)) return std::nullopt;
+std::optional<ChatResponse> ResponseCache::get(const std::string& key, std::int64_t now_ms, bool count) {
+  if (!select_) select_.emplace(db_.prepare("SELECT response, created_ms FROM llm_cache WHERE key = ?"));
+  select_->reset();
+  select_->bind(1, key);
+  std::optional<std::string> text;
+  if (select_->step() && fresh(select_->get_int(1), now_ms)) text = select_->get_text(0);
+  select_->reset();  // ends the statement's read, which must not outlive the lookup
+  if (!text) return std::nullopt;
   json j;
   try {
-    j = json::parse(st.get_text(0));
+    j = json::parse(*text);
   } catch (const json::parse_error&) {
     return std::nullopt;  // a damaged entry is a miss; the next answer overwrites it
   }
@@ -50,10 +54,16 @@ std::optional<ChatResponse> ResponseCache::get(const std::string& key, std::int6
     r.usage.cache_read_tokens = u.value("cache_read", std::int64_t{0});
     r.usage.cache_write_tokens = u.value("cache_write", std::int64_t{0});
   }
-  db_.write([&] {
-    db_.prepare("UPDATE llm_cache SET hits = hits + 1, last_hit_ms = ? WHERE key = ?").bind_all(now_ms, key).run();
-  });
+  if (count) count_hit(key, now_ms);
   return r;
+}
+
+void ResponseCache::count_hit(const std::string& key, std::int64_t now_ms) {
+  db_.write([&] {
+    if (!hit_update_) hit_update_.emplace(db_.prepare("UPDATE llm_cache SET hits = hits + 1, last_hit_ms = ? WHERE key = ?"));
+    hit_update_->reset();
+    hit_update_->bind_all(now_ms, key).run();
+  });
 }
 
 void ResponseCache::put(const std::string& key, const std::string& provider, const std::string& model,
@@ -68,11 +78,12 @@ void ResponseCache::put(const std::string& key, const std::string& provider, con
               {"cache_read", r.usage.cache_read_tokens},
               {"cache_write", r.usage.cache_write_tokens}}}};
   db_.write([&] {
-    db_.prepare(
-           "INSERT INTO llm_cache(key, provider, model, response, created_ms, hits) VALUES (?, ?, ?, ?, ?, 0) "
-           "ON CONFLICT(key) DO UPDATE SET response = excluded.response, created_ms = excluded.created_ms")
-        .bind_all(key, provider, model, j.dump(), now_ms)
-        .run();
+    if (!upsert_)
+      upsert_.emplace(db_.prepare(
+          "INSERT INTO llm_cache(key, provider, model, response, created_ms, hits) VALUES (?, ?, ?, ?, ?, 0) "
+          "ON CONFLICT(key) DO UPDATE SET response = excluded.response, created_ms = excluded.created_ms"));
+    upsert_->reset();
+    upsert_->bind_all(key, provider, model, j.dump(), now_ms).run();
   });
 }
 

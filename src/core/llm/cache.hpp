@@ -35,7 +35,10 @@ struct CacheStats {
 class ResponseCache {
  public:
   ResponseCache(store::Db& db, std::chrono::milliseconds ttl) : db_(db), ttl_(ttl) {}
-  std::optional<ChatResponse> get(const std::string& key, std::int64_t now_ms);
+  // A fresh answer, or nullopt. A hit is counted at once in its own write, or,
+  // with count = false, when the caller calls count_hit (in a write it batches).
+  std::optional<ChatResponse> get(const std::string& key, std::int64_t now_ms, bool count = true);
+  void count_hit(const std::string& key, std::int64_t now_ms);
   void put(const std::string& key, const std::string& provider, const std::string& model, const ChatResponse& r,
            std::int64_t now_ms);
   CacheStats stats(std::int64_t now_ms);
@@ -48,6 +51,8 @@ class ResponseCache {
   }
   store::Db& db_;
   std::chrono::milliseconds ttl_;
+  // Prepared once and reused: an eval makes one lookup and one store per call.
+  std::optional<store::Statement> select_, hit_update_, upsert_;
 };
 
 }  // namespace mlops::llm

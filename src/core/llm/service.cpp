@@ -117,6 +117,7 @@ std::vector<CallResult> Client::call_many(const std::vector<CallJob>& jobs,
   std::vector<std::size_t> http_job;  // http[k] belongs to jobs[http_job[k]]
   std::int64_t now = now_ms();
   double batch_estimate = 0;
+  std::optional<bool> any_budget;
 
   std::vector<std::string> keys(jobs.size());
   auto done = [&](std::size_t i) {
@@ -148,7 +149,8 @@ std::vector<CallResult> Client::call_many(const std::vector<CallJob>& jobs,
 
       if (opts_.use_cache) {
         keys[i] = cache_key(p.settings(), rq);
-        if (auto hit = cache_.get(keys[i], now)) {
+        if (auto hit = cache_.get(keys[i], now, false)) {
+          pending_hits_.emplace_back(keys[i], now);  // counted with the ledger rows, not a write per hit
           r.response = std::move(*hit);
           r.cache_hit = true;
           r.cost_usd = 0.0;  // nothing was sent, nothing is billed
@@ -160,7 +162,10 @@ std::vector<CallResult> Client::call_many(const std::vector<CallJob>& jobs,
       // default when the provider needs one). An unknown price estimates 0.
       std::int64_t out_tokens = rq.max_tokens.value_or(p.settings().type == "anthropic" ? 1024 : 0);
       double estimate = prices_.cost(r.provider, rq.model, billed({estimate_tokens(rq), out_tokens, 0, 0})).value_or(0);
-      budgets_.check_before({r.provider, rq.model, job.context.prompt}, batch_estimate + estimate, now);
+      // Budgets are listed once per batch, so that with none defined (the common
+      // case) a call does not pay for the query.
+      if (!any_budget) any_budget = !budgets_.list().empty();
+      if (*any_budget) budgets_.check_before({r.provider, rq.model, job.context.prompt}, batch_estimate + estimate, now);
       batch_estimate += estimate;
 
       if (p.is_http()) {
@@ -207,22 +212,25 @@ std::vector<CallResult> Client::call_many(const std::vector<CallJob>& jobs,
       Provider& p = *provs[i];
       r.attempts = o.attempts;
       r.latency_ms = o.latency_ms;
+      r.error = o.error;
+      if (o.error == ErrorKind::none) {
+        try {
+          r.response = p.parse(*o.response);
+        } catch (const LlmError& e) {
+          r.error = e.kind;
+          r.error_message = e.what();
+          r.error_hint = e.hint();
+        }
+        done(i);
+        return;
+      }
+      // Only failures need the message parts; error_detail parses the body again.
       const std::string& url = p.settings().base_url;
       std::string tries = o.attempts > 1 ? " after " + std::to_string(o.attempts) + " attempts" : "";
       std::string detail = o.response ? p.error_detail(*o.response) : std::string();
       std::string status = o.response ? "HTTP " + std::to_string(o.response->status) : o.message;
       std::string suffix = detail.empty() ? "" : ": " + detail;
-      r.error = o.error;
       switch (o.error) {
-        case ErrorKind::none:
-          try {
-            r.response = p.parse(*o.response);
-          } catch (const LlmError& e) {
-            r.error = e.kind;
-            r.error_message = e.what();
-            r.error_hint = e.hint();
-          }
-          break;
         case ErrorKind::auth:
           r.error_message = r.provider + " rejected the credentials (" + status + ")" + suffix;
           r.error_hint = p.settings().api_key_env.empty()
@@ -345,13 +353,15 @@ void Client::finish(const CallJob& job, CallResult& r, Provider* p, const std::s
 
 void Client::flush() {
   last_flush_ = std::chrono::steady_clock::now();
-  if (pending_records_.empty() && pending_cache_.empty()) return;
+  if (pending_records_.empty() && pending_cache_.empty() && pending_hits_.empty()) return;
   db_.write([&] {
     for (const auto& rec : pending_records_) ledger_.record(rec);
     for (const auto& c : pending_cache_) cache_.put(c.key, c.provider, c.model, c.response, c.now_ms);
+    for (const auto& [key, when] : pending_hits_) cache_.count_hit(key, when);
   });
   pending_records_.clear();
   pending_cache_.clear();
+  pending_hits_.clear();
 }
 
 void Client::send_alerts(const std::vector<cost::CallScope>& scopes) {

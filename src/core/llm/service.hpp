@@ -98,7 +98,7 @@ class Client {
   Provider& provider(const std::string& name);
   void finish(const CallJob& job, CallResult& r, Provider* p, const std::string& cache_key, std::size_t span);
   void send_alerts(const std::vector<cost::CallScope>& scopes);
-  // Writes the buffered ledger rows and cache entries in one transaction.
+  // Writes the buffered ledger rows, cache entries and cache hit counts in one transaction.
   void flush();
 
   store::Db& db_;
@@ -121,6 +121,7 @@ class Client {
   };
   std::vector<cost::CallRecord> pending_records_;
   std::vector<CachePut> pending_cache_;
+  std::vector<std::pair<std::string, std::int64_t>> pending_hits_;  // cache key, when
   std::chrono::steady_clock::time_point last_flush_ = std::chrono::steady_clock::now();
 };
 

@@ -168,7 +168,9 @@ void Db::write(const std::function<void()>& fn) {
     return;
   }
   auto deadline = std::chrono::steady_clock::now() + k_write_retry_budget;
-  std::minstd_rand jitter(std::random_device{}());
+  // Seeded only when a retry needs it: std::random_device costs about 50 µs in a
+  // VM (CPUID/RDRAND exits), far more than the write itself.
+  std::optional<std::minstd_rand> jitter;
   auto pause = std::chrono::milliseconds(2);
   while (true) {
     try {
@@ -178,7 +180,8 @@ void Db::write(const std::function<void()>& fn) {
         throw RuntimeError("workspace database stayed busy for " + std::to_string(k_write_retry_budget.count() / 1000) +
                                " s: " + path_.string(),
                            "another mlopsctl process is writing; retry when it has finished");
-      std::this_thread::sleep_for(pause + std::chrono::milliseconds(jitter() % (pause.count() + 1)));
+      if (!jitter) jitter.emplace(std::random_device{}());
+      std::this_thread::sleep_for(pause + std::chrono::milliseconds((*jitter)() % (pause.count() + 1)));
       pause = std::min(pause * 2, std::chrono::milliseconds(200));
       continue;
     }
