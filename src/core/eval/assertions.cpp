@@ -152,6 +152,10 @@ AssertionResult Evaluator::evaluate(const AssertionSpec& a, const Output& out, c
     why = "edit distance is more than " + std::to_string(limit);
   } else if (a.type == "bleu" || a.type == "rouge-n" || a.type == "rouge-l" || a.type == "token-f1") {
     std::vector<std::string> refs = v.is_array() ? list_of(v) : std::vector<std::string>{text_of(v)};
+    if (refs.empty()) {
+      r.reason = a.type + " needs at least one reference text";
+      return r;
+    }
     double def = a.type == "bleu" ? metrics::k_bleu_threshold : metrics::k_rouge_threshold;
     if (a.type == "bleu") score = metrics::bleu(o, refs);
     else if (a.type == "rouge-n") score = metrics::rouge_n(o, refs.front(), 1);

@@ -169,10 +169,10 @@ void write_markdown(Results& results, const RunInfo& run, std::ostream& os, std:
          << " | " << errors << " | " << fixed(v.value("mean_latency_ms", 0.0), 0) << " ms | $"
          << fixed(v.value("cost_usd", 0.0), 4) << (v.value("unknown_cost_calls", 0) ? " + unknown" : "") << " |\n";
     }
-  if (run.failed == 0 && run.errors == 0) return;
   if (run.summary.contains("gate"))
     for (const auto& reason : run.summary["gate"].value("reasons", json::array()))
       os << "\n> " << reason.get<std::string>() << "\n";
+  if (run.failed == 0 && run.errors == 0) return;
   os << "\n<details><summary>Failures</summary>\n\n| test | prompt | provider | why | output |\n|---|---|---|---|---|\n";
   std::size_t shown = 0;
   results.for_each(

@@ -119,6 +119,9 @@ AssertionSpec parse_assertion(const json& a, const std::string& where, Problems&
       p.add(where, std::string("invalid JSON schema: ") + e.what());
     }
   }
+  if ((type == "bleu" || type == "rouge-n" || type == "rouge-l" || type == "token-f1") &&
+      (s.value.is_array() ? s.value.empty() : !s.value.is_string()))
+    p.add(where, "'" + type + "' needs a reference text (or, for bleu, a list of them)");
   if (type == "llm-rubric" && !s.value.is_string()) p.add(where, "llm-rubric needs the rubric as a string value");
   bool needs_value = type != "is-json" && type != "contains-json";
   if (type == "json-schema" && !s.value.is_object()) p.add(where, "json-schema needs the schema (a mapping) as its value");
@@ -494,7 +497,7 @@ TestCase merged(const TestCase& def, TestCase t) {
 [[noreturn]] void fail(const Problems& p) {
   std::string msg = p.list.front();
   for (std::size_t i = 1; i < p.list.size(); ++i) msg += "\n  " + p.list[i];
-  throw ConfigError(msg, "fix the test file; results so far are kept");
+  throw ConfigError(msg, "fix the test file; nothing was sent");
 }
 
 }  // namespace
