@@ -12,6 +12,7 @@
 #include "cli/prompt_args.hpp"
 #include "eval/report.hpp"
 #include "eval/runner.hpp"
+#include "llm/transport.hpp"
 #include "util/error.hpp"
 #include "util/fs.hpp"
 #include "util/hash.hpp"
@@ -57,12 +58,6 @@ std::string money(double v) {
   return buf;
 }
 
-// The host of a webhook URL: the rest (a Slack path) is a secret.
-std::string host_of(const std::string& url) {
-  auto start = url.find("://");
-  start = start == std::string::npos ? 0 : start + 3;
-  return url.substr(start, url.find('/', start) - start);
-}
 
 std::string when(std::int64_t ms) { return util::format_rfc3339(ms * 1'000'000).substr(0, 19) + "Z"; }
 
@@ -222,7 +217,7 @@ int run_eval(Context& ctx, EvalArgs& a) {
                        pct(run.pass_rate()) + "). " + util::join(reasons, "; ") + ". Run " + run.id + ".";
     auto o = llm::post_json(a.notify, nlohmann::json{{"text", text}}.dump());
     if (o.error != llm::ErrorKind::none && !ctx.opts.quiet)
-      std::cerr << "mlopsctl: warning: could not notify " << host_of(a.notify) << ": "
+      std::cerr << "mlopsctl: warning: could not notify " << llm::url_host(a.notify) << ": "
                 << (o.response ? "HTTP " + std::to_string(o.response->status) : o.message) << "\n";
   }
 

@@ -25,11 +25,6 @@ int int_setting(const config::Config& cfg, const std::string& key, int fallback,
                     "write a whole number of at least " + std::to_string(min));
 }
 
-std::string host_of(const std::string& url) {
-  auto start = url.find("://");
-  start = start == std::string::npos ? 0 : start + 3;
-  return url.substr(start, url.find('/', start) - start);
-}
 
 // The ledger's status word for a failed call.
 std::string ledger_status(ErrorKind k) {
@@ -242,7 +237,7 @@ std::vector<CallResult> Client::call_many(const std::vector<CallJob>& jobs,
           r.error_hint = "wait and retry, lower llm.concurrency, or raise --max-retries";
           break;
         case ErrorKind::timeout:
-          r.error_message = "no answer from " + host_of(url) + " within " +
+          r.error_message = "no answer from " + url_host(url) + " within " +
                             std::to_string(opts_.transport.timeout.count() / 1000.0).substr(0, 5) + " s" + tries;
           r.error_hint = "raise --timeout or llm.timeout, or check the server's load";
           break;
@@ -299,7 +294,7 @@ void Client::finish(const CallJob& job, CallResult& r, Provider* p, const std::s
   if (job.request.temperature) a["gen_ai.request.temperature"] = *job.request.temperature;
   if (job.request.max_tokens) a["gen_ai.request.max_tokens"] = *job.request.max_tokens;
   if (p && p->is_http()) {
-    std::string host = host_of(p->settings().base_url);
+    std::string host = url_host(p->settings().base_url);
     auto colon = host.rfind(':');
     a["server.address"] = colon == std::string::npos ? host : host.substr(0, colon);
     if (colon != std::string::npos) a["server.port"] = std::atoi(host.c_str() + colon + 1);
@@ -389,7 +384,7 @@ void Client::send_alerts(const std::vector<cost::CallScope>& scopes) {
   Transport t(o);
   t.run(posts, [&](std::size_t k, Outcome&& out) {
     if (out.error != ErrorKind::none)
-      notices_.push_back("could not notify " + host_of(alerts[which[k]].notify_url) + " about budget '" +
+      notices_.push_back("could not notify " + url_host(alerts[which[k]].notify_url) + " about budget '" +
                          alerts[which[k]].budget + "': " + (out.response ? "HTTP " + std::to_string(out.response->status) : out.message));
   });
 }

@@ -348,6 +348,15 @@ Outcome Transport::send(const HttpRequest& request) {
 
 TransportStats Transport::stats() const { return impl_->stats; }
 
+std::string url_host(const std::string& url) {
+  auto start = url.find("://");
+  start = start == std::string::npos ? 0 : start + 3;
+  auto end = url.find_first_of("/?#", start);
+  auto host = url.substr(start, end == std::string::npos ? std::string::npos : end - start);
+  auto at = host.rfind('@');  // user:password@host
+  return at == std::string::npos ? host : host.substr(at + 1);
+}
+
 Outcome post_json(const std::string& url, const std::string& body) {
   TransportOptions o;
   o.max_retries = 2;

@@ -97,6 +97,10 @@ class Transport {
   std::unique_ptr<Impl> impl_;
 };
 
+// "host:port" of a URL: what messages may show of a webhook or base URL whose
+// path or query can hold a secret.
+std::string url_host(const std::string& url);
+
 // POSTs a JSON body (webhooks: eval notifications, budget alerts) with a short
 // timeout and two retries. Never throws for HTTP or network failures: see the outcome.
 Outcome post_json(const std::string& url, const std::string& body);
