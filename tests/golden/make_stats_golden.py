@@ -263,9 +263,10 @@ def mann_whitney_cases():
         ("exact separated", [1.0, 2.0, 3.0, 4.0, 5.0], [6.0, 7.0, 8.0, 9.0, 10.0, 11.0]),
         ("9 vs 9 asymptotic", data(rng, "normal", 9), data(rng, "normal", 9, mean=1)),
         ("small with ties", [1.0, 2.0, 2.0, 3.0], [2.0, 3.0, 3.0, 4.0, 5.0]),
-        ("large continuous", data(rng, "lognormal", 3000, mean=5, sd=0.5),
-         data(rng, "lognormal", 2800, mean=5.05, sd=0.5)),
-        ("large heavy ties", data(rng, "integers", 3000, low=0, high=5), data(rng, "integers", 3500, low=0, high=5)),
+        # Above 4096 values mlopsctl sorts by buckets; these cover that path.
+        ("large continuous", data(rng, "lognormal", 6000, mean=5, sd=0.5),
+         data(rng, "lognormal", 5500, mean=5.05, sd=0.5)),
+        ("large heavy ties", data(rng, "integers", 5000, low=0, high=5), data(rng, "integers", 6000, low=0, high=5)),
         ("all identical", [3.0] * 12, [3.0] * 15),
         ("signed zeros", [-0.0, 1.0, 2.0, 0.0, 5.0], [0.0, 3.0, 4.0, -0.0, 6.0, 7.0]),
         ("exact forced 30 vs 40", [i * 1.7 for i in range(30)], [i * 1.7 + 9.05 for i in range(40)]),

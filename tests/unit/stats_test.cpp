@@ -194,6 +194,15 @@ TEST(StatsProportions, CohensHAndLift) {
 
 // ---- continuous -------------------------------------------------------------------
 
+void expect_t_test(const TTest& r, const json& c) {
+  EXPECT_TRUE(v_close(r.t, c["t"])) << describe(c);
+  EXPECT_TRUE(v_close(r.df, c["df"])) << describe(c);
+  EXPECT_TRUE(p_close(r.p_value, c["p"])) << describe(c);
+  EXPECT_TRUE(v_close(r.difference.value, c["difference"])) << describe(c);
+  EXPECT_TRUE(v_close(r.difference.ci.low, c["low"])) << describe(c);
+  EXPECT_TRUE(v_close(r.difference.ci.high, c["high"])) << describe(c);
+}
+
 TEST(StatsContinuous, WelchTTest) {
   for (const auto& c : cases("welch")) {
     auto a = summarize(sample(c, "a")), b = summarize(sample(c, "b"));
@@ -201,13 +210,7 @@ TEST(StatsContinuous, WelchTTest) {
       EXPECT_THROW(welch_ttest(a, b, alternative(c), c["confidence"]), UndefinedError) << describe(c);
       continue;
     }
-    auto r = welch_ttest(a, b, alternative(c), c["confidence"]);
-    EXPECT_TRUE(v_close(r.t, c["t"])) << describe(c);
-    EXPECT_TRUE(v_close(r.df, c["df"])) << describe(c);
-    EXPECT_TRUE(p_close(r.p_value, c["p"])) << describe(c);
-    EXPECT_TRUE(v_close(r.difference.value, c["difference"])) << describe(c);
-    EXPECT_TRUE(v_close(r.difference.ci.low, c["low"])) << describe(c);
-    EXPECT_TRUE(v_close(r.difference.ci.high, c["high"])) << describe(c);
+    expect_t_test(welch_ttest(a, b, alternative(c), c["confidence"]), c);
   }
 }
 
@@ -218,13 +221,7 @@ TEST(StatsContinuous, PairedTTest) {
       EXPECT_THROW(paired_ttest(a, b, alternative(c), c["confidence"]), UndefinedError) << describe(c);
       continue;
     }
-    auto r = paired_ttest(a, b, alternative(c), c["confidence"]);
-    EXPECT_TRUE(v_close(r.t, c["t"])) << describe(c);
-    EXPECT_TRUE(v_close(r.df, c["df"])) << describe(c);
-    EXPECT_TRUE(p_close(r.p_value, c["p"])) << describe(c);
-    EXPECT_TRUE(v_close(r.difference.value, c["difference"])) << describe(c);
-    EXPECT_TRUE(v_close(r.difference.ci.low, c["low"])) << describe(c);
-    EXPECT_TRUE(v_close(r.difference.ci.high, c["high"])) << describe(c);
+    expect_t_test(paired_ttest(a, b, alternative(c), c["confidence"]), c);
   }
   std::vector<double> three = {1, 2, 3}, two = {1, 2};
   EXPECT_THROW(paired_ttest(three, two), UsageError);
