@@ -207,12 +207,21 @@ Bootstrap paired_bootstrap(std::span<const double> a, std::span<const double> b,
   double nn = static_cast<double>(n);
   Rng rng(options.seed);
   std::vector<double> diffs(static_cast<std::size_t>(options.resamples)), lifts(diffs.size());
+  // Indices are drawn a block at a time and then gathered: the gathers are
+  // independent loads the CPU overlaps, where interleaving them with the
+  // generator serialises on memory latency (10^6 pairs are 16 MB).
+  constexpr std::uint64_t k_block = 1024;
+  std::vector<std::uint64_t> index(k_block);
   for (std::size_t r = 0; r < diffs.size(); ++r) {
     double ra = 0, rb = 0;
-    for (std::uint64_t i = 0; i < n; ++i) {
-      const auto& p = pairs[rng.below(n)];
-      ra += p.first;
-      rb += p.second;
+    for (std::uint64_t start = 0; start < n; start += k_block) {
+      std::uint64_t count = std::min(k_block, n - start);
+      for (std::uint64_t j = 0; j < count; ++j) index[j] = rng.below(n);
+      for (std::uint64_t j = 0; j < count; ++j) {
+        const auto& p = pairs[index[j]];
+        ra += p.first;
+        rb += p.second;
+      }
     }
     diffs[r] = (rb - ra) / nn;
     lifts[r] = ratio_lift(rb, ra);
