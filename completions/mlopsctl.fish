@@ -14,7 +14,7 @@ end
 function __mlopsctl_at
     test (__mlopsctl_path) = "$argv[1]"
 end
-set -g __mlopsctl_paths 'init' 'status' 'doctor' 'version' 'config' 'config get' 'config set' 'config unset' 'config list' 'config keys' 'prompt' 'prompt commit' 'prompt list' 'prompt show' 'prompt log' 'prompt diff' 'prompt rollback' 'prompt deploy' 'prompt labels' 'prompt render' 'prompt submit' 'prompt approve' 'prompt reject' 'remote' 'remote add' 'remote list' 'remote push' 'remote pull' 'cost' 'cost report' 'cost pricing' 'cost pricing list' 'cost pricing set' 'cost budget' 'cost budget set' 'cost budget list' 'cost budget rm' 'llm' 'llm call' 'llm providers' 'cache' 'cache stats' 'cache clear' 'eval' 'eval run' 'eval list' 'eval show' 'eval compare' 'eval history' 'audit' 'audit log' 'audit verify' 'trace' 'trace list' 'trace show' 'torch' 'torch info' 'completion'
+set -g __mlopsctl_paths 'init' 'status' 'doctor' 'version' 'config' 'config get' 'config set' 'config unset' 'config list' 'config keys' 'prompt' 'prompt commit' 'prompt list' 'prompt show' 'prompt log' 'prompt diff' 'prompt rollback' 'prompt deploy' 'prompt labels' 'prompt render' 'prompt submit' 'prompt approve' 'prompt reject' 'remote' 'remote add' 'remote list' 'remote push' 'remote pull' 'cost' 'cost report' 'cost pricing' 'cost pricing list' 'cost pricing set' 'cost budget' 'cost budget set' 'cost budget list' 'cost budget rm' 'llm' 'llm call' 'llm providers' 'cache' 'cache stats' 'cache clear' 'eval' 'eval run' 'eval list' 'eval show' 'eval compare' 'eval history' 'experiment' 'experiment power' 'audit' 'audit log' 'audit verify' 'trace' 'trace list' 'trace show' 'torch' 'torch info' 'completion'
 complete -c mlopsctl -f
 complete -c mlopsctl -n "__mlopsctl_at ''" -a init -d 'Create a workspace (mlops.yaml, .mlops/ with state.db, objects, git)'
 complete -c mlopsctl -n "__mlopsctl_at ''" -a status -d 'Show what the workspace holds: counts, last activity, store sizes'
@@ -27,6 +27,7 @@ complete -c mlopsctl -n "__mlopsctl_at ''" -a cost -d 'What LLM calls cost: repo
 complete -c mlopsctl -n "__mlopsctl_at ''" -a llm -d 'Call LLM providers with caching, cost accounting and budgets'
 complete -c mlopsctl -n "__mlopsctl_at ''" -a cache -d 'Inspect and clear the LLM response cache'
 complete -c mlopsctl -n "__mlopsctl_at ''" -a eval -d 'Run evaluation suites that gate CI; promptfoo configs run unchanged'
+complete -c mlopsctl -n "__mlopsctl_at ''" -a experiment -d 'Prompt A/B experiments: sample sizes, tests and winners'
 complete -c mlopsctl -n "__mlopsctl_at ''" -a audit -d 'Read and verify the append-only, hash-chained audit log'
 complete -c mlopsctl -n "__mlopsctl_at ''" -a trace -d 'Inspect the spans recorded for commands and calls'
 complete -c mlopsctl -n "__mlopsctl_at ''" -a torch -d 'LibTorch runtime used by training, registry and serving'
@@ -264,6 +265,17 @@ complete -c mlopsctl -n "__mlopsctl_at 'eval history'" -l help -r -d 'Print this
 complete -c mlopsctl -n "__mlopsctl_at 'eval history'" -s h -r -d 'Print this help message and exit'
 complete -c mlopsctl -n "__mlopsctl_at 'eval history'" -l limit -r -d 'Show at most N runs (0 = all)'
 complete -c mlopsctl -n "__mlopsctl_at 'eval history'" -s n -r -d 'Show at most N runs (0 = all)'
+complete -c mlopsctl -n "__mlopsctl_at 'experiment'" -a power -d 'Units per variant needed to detect a change in pass rate'
+complete -c mlopsctl -n "__mlopsctl_at 'experiment'" -l help -r -d 'Print this help message and exit'
+complete -c mlopsctl -n "__mlopsctl_at 'experiment'" -s h -r -d 'Print this help message and exit'
+complete -c mlopsctl -n "__mlopsctl_at 'experiment power'" -l help -r -d 'Print this help message and exit'
+complete -c mlopsctl -n "__mlopsctl_at 'experiment power'" -s h -r -d 'Print this help message and exit'
+complete -c mlopsctl -n "__mlopsctl_at 'experiment power'" -l baseline -r -d 'Control pass rate, a fraction such as 0.80'
+complete -c mlopsctl -n "__mlopsctl_at 'experiment power'" -l mde -r -d 'Minimum detectable effect: absolute change in pass rate, e.g. 0.03'
+complete -c mlopsctl -n "__mlopsctl_at 'experiment power'" -l alpha -r -d 'Significance level'
+complete -c mlopsctl -n "__mlopsctl_at 'experiment power'" -l power -r -d 'Probability of detecting the effect when it is real'
+complete -c mlopsctl -n "__mlopsctl_at 'experiment power'" -l ratio -r -d 'Treatment units per control unit'
+complete -c mlopsctl -n "__mlopsctl_at 'experiment power'" -l one-sided -r -d 'Test only for a change in the direction of --mde'
 complete -c mlopsctl -n "__mlopsctl_at 'audit'" -a log -d 'List audit entries, oldest first'
 complete -c mlopsctl -n "__mlopsctl_at 'audit'" -a verify -d 'Recompute the hash chain; exit 1 if any entry was edited or removed'
 complete -c mlopsctl -n "__mlopsctl_at 'audit'" -l help -r -d 'Print this help message and exit'

@@ -21,6 +21,7 @@ void add_remote_commands(CLI::App& app, Context& ctx);
 void add_cost_commands(CLI::App& app, Context& ctx);
 void add_llm_commands(CLI::App& app, Context& ctx);
 void add_eval_commands(CLI::App& app, Context& ctx);
+void add_experiment_commands(CLI::App& app, Context& ctx);
 void add_audit_commands(CLI::App& app, Context& ctx);
 void add_trace_commands(CLI::App& app, Context& ctx);
 void add_torch_commands(CLI::App& app, Context& ctx);
