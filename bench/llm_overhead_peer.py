@@ -5,19 +5,22 @@ process (resource.getrusage, user + sys, every thread). Used by
 bench/run-llm-overhead; runs in a virtualenv that has the client installed.
 
   llm_overhead_peer.py --url http://127.0.0.1:PORT --client openai|openai-async|litellm
-                       [--calls N] [--warmup W] [--concurrency C]
+                       [--calls N] [--rounds R] [--warmup W] [--concurrency C]
 
 openai        the official SDK, OpenAI().chat.completions.create, one call at a time
 openai-async  AsyncOpenAI with C calls in flight (asyncio.gather under a semaphore)
 litellm       litellm.completion("openai/gpt-4o-mini", ...), one call at a time
 
-Prints one JSON object: cpu_us_per_call, thread_cpu_us_per_call, calls_per_s,
-and the set-up (import and client construction) timed apart.
+The calls run in R rounds (default 5), as in mlops-llm-overhead. Prints one JSON
+object: cpu_us_per_call (the median of the rounds), its best round and mean,
+thread_cpu_us_per_call, calls_per_s, and the set-up (import and client
+construction) timed apart.
 """
 import argparse
 import json
 import os
 import resource
+import statistics
 import sys
 import time
 
@@ -45,6 +48,7 @@ def main():
     ap.add_argument("--url", required=True)
     ap.add_argument("--client", required=True, choices=["openai", "openai-async", "litellm"])
     ap.add_argument("--calls", type=int, default=5000)
+    ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--warmup", type=int, default=200)
     ap.add_argument("--concurrency", type=int, default=16)
     a = ap.parse_args()
@@ -103,14 +107,21 @@ def main():
     else:
         run = run_sync
     run("pw", a.warmup)
-    c0, t0, w0 = cpu_us(), time.thread_time(), time.perf_counter()
-    run("p", a.calls)
-    cpu, thread, wall = cpu_us() - c0, (time.thread_time() - t0) * 1e6, time.perf_counter() - w0
+    per = a.calls // a.rounds
+    rounds, cpu, thread, wall = [], 0.0, 0.0, 0.0
+    for r in range(a.rounds):
+        c0, t0, w0 = cpu_us(), time.thread_time(), time.perf_counter()
+        run(f"p{r}", per)
+        dc = cpu_us() - c0
+        rounds.append(dc / per)
+        cpu, thread, wall = cpu + dc, thread + (time.thread_time() - t0) * 1e6, wall + time.perf_counter() - w0
+    n = per * a.rounds
     print(json.dumps({
-        "client": a.client, "version": version, "python": sys.version.split()[0], "calls": a.calls,
+        "client": a.client, "version": version, "python": sys.version.split()[0], "calls": n,
         "concurrency": a.concurrency if a.client == "openai-async" else 1,
-        "cpu_us_per_call": cpu / a.calls, "thread_cpu_us_per_call": thread / a.calls,
-        "calls_per_s": a.calls / wall, "wall_s": wall, "setup": setup,
+        "cpu_us_per_call": statistics.median(rounds), "cpu_us_per_call_min": min(rounds),
+        "cpu_us_per_call_mean": cpu / n, "cpu_us_per_call_rounds": rounds, "thread_cpu_us_per_call": thread / n,
+        "calls_per_s": n / wall, "wall_s": wall, "setup": setup,
     }))
 
 
