@@ -6,6 +6,7 @@
 #include "trace/trace.hpp"
 #include "util/error.hpp"
 #include "util/fs.hpp"
+#include "util/text.hpp"
 #include "util/time.hpp"
 
 namespace mlops::workspace {
@@ -203,6 +204,44 @@ DoctorReport doctor(const fs::path& root, bool fix, const config::EnvLookup& env
     pr = {"prompts", CheckState::error, {"skipped: database or repository unavailable"}};
   }
   report.checks.push_back(pr);
+
+  // Packing: commits pack the repository as they go (git.auto_pack); this finds a
+  // repository whose loose objects piled up anyway (packing failed, auto-packing
+  // is off, or another tool wrote to it), and --fix packs it.
+  CheckResult pk{"pack", CheckState::ok, {}};
+  if (repo) {
+    try {
+      auto counts = repo->object_counts();
+      std::string failed;
+      if (auto f = util::read_file_if_exists(p.repo() / "mlopsctl-pack.failed")) failed = util::trim(*f);
+      std::size_t limit = store::k_default_auto_pack;
+      try {
+        config::Config cfg(p.config_file(), config::user_config_path(env), env);
+        if (auto n = auto_pack_threshold(cfg)) limit = n;
+      } catch (const Error&) {
+      }
+      bool behind = counts.loose >= 2 * limit || !failed.empty();
+      if (!failed.empty()) pk.details.push_back("the last automatic pack failed: " + failed);
+      if (behind && fix) {
+        auto r = repo->pack();
+        pk.state = CheckState::fixed;
+        pk.details.push_back("packed " + std::to_string(r.loose_packed) + " loose objects" +
+                             (r.packs_merged ? " and " + std::to_string(r.packs_merged) + " packs" : "") + " into " +
+                             r.pack);
+        counts = repo->object_counts();
+      } else if (behind) {
+        pk.state = CheckState::warning;
+        pk.details.push_back(std::to_string(counts.loose) + " loose objects; 'mlopsctl doctor --fix' packs them");
+      }
+      pk.details.push_back(std::to_string(counts.loose) + " loose objects, " + std::to_string(counts.packed) +
+                           " objects in " + std::to_string(counts.packs) + (counts.packs == 1 ? " pack" : " packs"));
+    } catch (const Error& e) {
+      pk = {"pack", CheckState::error, {e.what()}};
+    }
+  } else {
+    pk = {"pack", CheckState::error, {"skipped: repository unavailable"}};
+  }
+  report.checks.push_back(pk);
 
   CheckResult au{"audit", CheckState::ok, {}};
   if (db) {
