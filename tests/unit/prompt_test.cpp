@@ -181,6 +181,44 @@ TEST_F(StoreTest, IndexRebuildsFromGitAlone) {
   EXPECT_EQ(store_->label_history("a").at(0).reason, "why");
 }
 
+// A writer killed after its commit moved main but before its index transaction:
+// git has the version, the index does not. The next writer catches up first, so
+// no version number is given out twice.
+TEST_F(StoreTest, AVersionCommittedWithoutItsIndexRowIsCaughtUp) {
+  put("p", "one\n");
+  ASSERT_EQ(store::indexed_head(*db_), repo_->resolve("main"));
+  auto orphan = repo_->commit({{"prompts/p.txt", "two\n"}}, alice_,
+                              "Update p v2\n\nPrompt: p\nPrompt-Version: 2\n");
+  ASSERT_TRUE(orphan);
+  EXPECT_NE(store::indexed_head(*db_), repo_->resolve("main"));
+  auto v3 = put("p", "three\n");
+  EXPECT_EQ(v3.version.version, 3);
+  EXPECT_EQ(store_->resolve("p", "2").commit, orphan->id);
+  EXPECT_EQ(store_->content(store_->resolve("p", "2")), "two\n");
+  EXPECT_EQ(store::indexed_head(*db_), repo_->resolve("main"));
+  EXPECT_TRUE(store_->index_problems().empty());
+  EXPECT_TRUE(store::index_differences(*db_, *repo_).empty());
+
+  // A label move lost the same way is caught up by the next deploy.
+  repo_->commit({{"deployments/p.yaml", "labels:\n  prod: 1\nstatus: {}\n"}}, alice_,
+                "Deploy p v1 to prod\n\nPrompt: p\nPrompt-Label: prod\nPrompt-Label-Version: 1\n");
+  auto e = store_->deploy("p", 3, "prod", {}, "", alice_);
+  EXPECT_EQ(e.from, "1");
+  EXPECT_EQ(store_->label_history("p").size(), 2u);
+  EXPECT_TRUE(store_->index_problems().empty());
+}
+
+// Git holding two commits that claim one version (left by builds before the
+// catch-up): the rebuild keeps the later one instead of failing.
+TEST_F(StoreTest, RebuildToleratesADuplicatedVersionNumber) {
+  put("p", "one\n");
+  repo_->commit({{"prompts/p.txt", "one again\n"}}, alice_, "Add p v1\n\nPrompt: p\nPrompt-Version: 1\n");
+  store_->rebuild_index();
+  EXPECT_EQ(store_->log("p").size(), 1u);
+  EXPECT_EQ(store_->content(store_->resolve("p", "1")), "one again\n");
+  EXPECT_TRUE(store_->index_problems().empty());
+}
+
 TEST_F(StoreTest, SwitchingFromTextToYamlMovesTheFile) {
   put("k", "plain {{ x }}\n");
   auto v2 = store_->commit({"k", "template: \"yaml {{ x }}\"\n", "k.yaml", true, "", false}, alice_);

@@ -150,6 +150,7 @@ CommitOutcome PromptStore::commit(const CommitRequest& req, const store::Author&
   std::string sha = util::sha256_hex(req.content);
 
   util::FileLock lock(lock_file_);
+  catch_up();
   auto prev = latest(req.name);
   if (prev && prev->content_sha256 == sha) {
     out.version = read_version(req.name, prev->version);
@@ -165,23 +166,13 @@ CommitOutcome PromptStore::commit(const CommitRequest& req, const store::Author&
   std::string body =
       req.message.empty() ? "" : req.message.substr(std::min(req.message.size(), first_line(req.message).size()));
   std::string msg = compose_message(subject, body, {{"Prompt", req.name}, {"Prompt-Version", std::to_string(version)}});
-  auto made = store::commit_tracked(db_, repo(), changes, author, msg);
-  if (!made)
-    throw RuntimeError("git saw no change for " + path + " although its content differs from the index",
-                       "run 'mlopsctl doctor --fix' to rebuild the prompt index");
-  objects_.put(req.content);
-  VersionInfo v{req.name,
-                version,
-                made->id,
-                path,
-                sha,
-                author.name,
-                author.email,
-                req.message.empty() ? subject : req.message,
-                made->time * 1000000000LL,
-                "draft",
-                {}};
-  db_.write([&] {
+  VersionInfo v{req.name, version, "", path, sha, author.name, author.email, req.message.empty() ? subject : req.message,
+                0, "draft", {}};
+  // The version row goes in with the commit's own index transaction, so that no
+  // crash can leave the commit in git without its row (see catch_up()).
+  auto made = store::commit_tracked(db_, repo(), changes, author, msg, [&](const store::CommitInfo& c) {
+    v.commit = c.id;
+    v.ts_ns = c.time * 1000000000LL;
     db_.prepare("INSERT INTO prompt_versions(" + std::string(k_version_columns) + ") VALUES (?,?,?,?,?,?,?,?,?,?)")
         .bind_all(v.name, v.version, v.commit, v.path, v.content_sha256, v.author, v.email, v.message, v.ts_ns,
                   v.status)
@@ -189,6 +180,10 @@ CommitOutcome PromptStore::commit(const CommitRequest& req, const store::Author&
     audit::AuditLog(db_).append(author.name, "prompt.commit", req.name + "@" + std::to_string(version),
                                 {{"commit", v.commit}, {"sha256", sha}}, trace_id);
   });
+  if (!made)
+    throw RuntimeError("git saw no change for " + path + " although its content differs from the index",
+                       "run 'mlopsctl doctor --fix' to rebuild the prompt index");
+  objects_.put(req.content);
   out.version = v;
   return out;
 }
@@ -334,6 +329,7 @@ Event PromptStore::deploy(const std::string& name, int version, const std::strin
   check_name(name);
   check_label(env);
   util::FileLock lock(lock_file_);
+  catch_up();
   VersionInfo v = read_version(name, version);
   bool is_protected = std::find(protected_envs.begin(), protected_envs.end(), env) != protected_envs.end();
   if (is_protected && v.status != "approved")
@@ -354,11 +350,7 @@ Event PromptStore::deploy(const std::string& name, int version, const std::strin
   std::string subject = "Deploy " + name + " v" + e.to + " to " + env;
   // Git first (the truth), then the index; never the other way round, so the
   // lock order is always git before SQLite.
-  auto made = store::commit_tracked(db_, repo(),
-                                    {{deployments_path(name), state_file(db_, name, std::make_pair(env, version), {})}},
-                                    author, compose_message(subject, message, t));
-  e.commit = made ? made->id : "";
-  db_.write([&] {
+  auto record = [&] {
     db_.prepare(
            "INSERT INTO prompt_labels(name, label, version) VALUES (?, ?, ?) "
            "ON CONFLICT(name, label) DO UPDATE SET version = excluded.version")
@@ -374,7 +366,16 @@ Event PromptStore::deploy(const std::string& name, int version, const std::strin
                                  {"to", version},
                                  {"commit", e.commit}},
                                 trace_id);
-  });
+  };
+  // Recorded in the commit's index transaction (see commit()); when git sees no
+  // change (the state file already says so), on its own.
+  auto made = store::commit_tracked(db_, repo(),
+                                    {{deployments_path(name), state_file(db_, name, std::make_pair(env, version), {})}},
+                                    author, compose_message(subject, message, t), [&](const store::CommitInfo& c) {
+                                      e.commit = c.id;
+                                      record();
+                                    });
+  if (!made) db_.write(record);
   return e;
 }
 
@@ -408,6 +409,7 @@ Event PromptStore::review(const std::string& name, int version, const std::strin
                           const store::Author& author, const std::optional<std::string>& trace_id) {
   check_name(name);
   util::FileLock lock(lock_file_);
+  catch_up();
   VersionInfo v = read_version(name, version);
   std::string to;
   std::set<std::string> allowed_from;
@@ -428,15 +430,7 @@ Event PromptStore::review(const std::string& name, int version, const std::strin
   Event e{name, "status", std::to_string(version), v.status, to, author.name, util::now_ns(), "", reason};
   std::string verb = action == "submit" ? "Submit" : action == "approve" ? "Approve" : "Reject";
   std::string subject = verb + " " + name + " v" + std::to_string(version);
-  auto made = store::commit_tracked(
-      db_, repo(), {{deployments_path(name), state_file(db_, name, {}, std::make_pair(version, to))}}, author,
-      compose_message(subject, reason,
-                      {{"Prompt", name},
-                       {"Prompt-Status", to},
-                       {"Prompt-Status-Version", e.subject},
-                       {"Prompt-Status-From", v.status}}));
-  e.commit = made ? made->id : "";
-  db_.write([&] {
+  auto record = [&] {
     db_.prepare("UPDATE prompt_versions SET status = ? WHERE name = ? AND version = ?")
         .bind_all(to, name, version)
         .run();
@@ -447,7 +441,19 @@ Event PromptStore::review(const std::string& name, int version, const std::strin
         .run();
     audit::AuditLog(db_).append(author.name, "prompt." + action, name + "@" + e.subject,
                                 {{"from", v.status}, {"to", to}, {"reason", reason}}, trace_id);
-  });
+  };
+  auto made = store::commit_tracked(
+      db_, repo(), {{deployments_path(name), state_file(db_, name, {}, std::make_pair(version, to))}}, author,
+      compose_message(subject, reason,
+                      {{"Prompt", name},
+                       {"Prompt-Status", to},
+                       {"Prompt-Status-Version", e.subject},
+                       {"Prompt-Status-From", v.status}}),
+      [&](const store::CommitInfo& c) {
+        e.commit = c.id;
+        record();
+      });
+  if (!made) db_.write(record);
   return e;
 }
 
@@ -459,9 +465,9 @@ struct GitIndex {
   std::vector<Event> events;
 };
 
-GitIndex read_git(store::GitRepo& repo, store::ObjectStore& objects) {
+GitIndex read_git(store::GitRepo& repo, store::ObjectStore& objects, const std::string& tip) {
   GitIndex idx;
-  auto history = repo.log(store::k_default_branch);
+  auto history = repo.log(tip.empty() ? std::string(store::k_default_branch) : tip);
   std::reverse(history.begin(), history.end());
   std::map<std::pair<std::string, int>, std::size_t> by_version;
   for (const auto& c : history) {
@@ -479,14 +485,22 @@ GitIndex read_git(store::GitRepo& repo, store::ObjectStore& objects) {
       for (const char* ext : {".yaml", ".txt"})
         if (auto content = repo.read(c.id, "prompts/" + name + ext)) {
           vi.path = "prompts/" + name + ext;
-          vi.content_sha256 = objects.put(*content).sha256;
+          vi.content_sha256 = util::sha256_hex(*content);
+          if (!objects.contains(vi.content_sha256)) objects.put(*content);
         }
       vi.author = c.author.name;
       vi.email = c.author.email;
       vi.message = msg;
       vi.ts_ns = ts;
-      by_version[{name, vi.version}] = idx.versions.size();
-      idx.versions.push_back(vi);
+      // Two commits claiming one version number: a writer killed before its
+      // index row was committed, on a build without catch_up(). The later commit
+      // is the one the index showed; it wins.
+      if (auto dup = by_version.find({name, vi.version}); dup != by_version.end()) {
+        idx.versions[dup->second] = vi;
+      } else {
+        by_version[{name, vi.version}] = idx.versions.size();
+        idx.versions.push_back(vi);
+      }
     }
     std::string body;
     auto blank = msg.find("\n\n");
@@ -514,7 +528,7 @@ GitIndex read_git(store::GitRepo& repo, store::ObjectStore& objects) {
 
 std::vector<std::string> PromptStore::index_problems() {
   std::vector<std::string> problems;
-  GitIndex git = read_git(repo(), objects_);
+  GitIndex git = read_git(repo(), objects_, "");
   std::map<std::pair<std::string, int>, std::pair<std::string, std::string>> indexed;  // -> commit, status
   auto st = db_.prepare("SELECT name, version, commit_id, status FROM prompt_versions");
   while (st.step()) indexed[{st.get_text(0), static_cast<int>(st.get_int(1))}] = {st.get_text(2), st.get_text(3)};
@@ -540,7 +554,24 @@ std::vector<std::string> PromptStore::index_problems() {
 
 void PromptStore::rebuild_index() {
   util::FileLock lock(lock_file_);
-  GitIndex git = read_git(repo(), objects_);
+  rebuild_locked();
+}
+
+void PromptStore::catch_up() {
+  auto head = store::indexed_head(db_);
+  if (!head) return;  // not recorded yet (an older workspace): nothing to compare
+  auto tip = repo().resolve(store::k_default_branch);
+  if (!tip || *tip == *head) return;
+  // The branch moved without the indexes: a writer died between its commit and
+  // its index transaction, or something else committed. Version numbers and
+  // labels come from the index, so it must follow git before anything is added.
+  store::rebuild_index(db_, repo());
+  rebuild_locked();
+}
+
+void PromptStore::rebuild_locked() {
+  std::string tip = repo().resolve(store::k_default_branch).value_or("");
+  GitIndex git = read_git(repo(), objects_, tip);
   db_.write([&] {
     db_.exec("DELETE FROM prompt_versions; DELETE FROM prompt_labels; DELETE FROM prompt_events;");
     auto ins =
@@ -563,6 +594,7 @@ void PromptStore::rebuild_index() {
       ev.reset();
       ev.bind_all(e.name, e.kind, e.subject, e.from, e.to, e.actor, e.ts_ns, e.commit, e.reason).run();
     }
+    if (!tip.empty()) store::set_indexed_head(db_, tip);
   });
 }
 

@@ -111,6 +111,10 @@ class PromptStore {
   std::optional<VersionInfo> latest(const std::string& name);
   VersionInfo read_version(const std::string& name, int version);
   void require_prompt(const std::string& name);
+  // Rebuilds the indexes when the tip of main is not the one they were last
+  // brought up to (store::indexed_head); called under prompts.lock by every writer.
+  void catch_up();
+  void rebuild_locked();
   store::GitRepo& repo() { return repo_fn_(); }
   store::Db& db_;
   RepoFn repo_fn_;

@@ -204,6 +204,10 @@ DoctorReport doctor(const fs::path& root, bool fix, const config::EnvLookup& env
     pr = {"prompts", CheckState::error, {"skipped: database or repository unavailable"}};
   }
   report.checks.push_back(pr);
+  if (fix && db && repo && idx.state != CheckState::error && pr.state != CheckState::error) {
+    // Both indexes now match the tip: record it, so writers stop rebuilding.
+    if (auto tip = repo->resolve(store::k_default_branch)) store::set_indexed_head(*db, *tip);
+  }
 
   // Packing: commits pack the repository as they go (git.auto_pack); this finds a
   // repository whose loose objects piled up anyway (packing failed, auto-packing
