@@ -34,7 +34,14 @@ VersionInfo read_row(const store::Statement& st) {
 }
 
 std::string deployments_path(const std::string& name) {
-  return "deployments/" + name + ".yaml";
+  return "deployments/" + fanout_dir(name) + "/" + name + ".yaml";
+}
+
+// The commit that writes deployments/XX/NAME.yaml; it also removes the file a
+// workspace from before the fan-out layout kept at deployments/NAME.yaml (a no-op
+// when there is none), so the state file never exists twice.
+store::FileChanges deployment_changes(const std::string& name, const std::string& content) {
+  return {{deployments_path(name), content}, {"deployments/" + name + ".yaml", std::nullopt}};
 }
 
 // Trailers are the "Key: value" lines of a commit message's last paragraph.
@@ -92,6 +99,14 @@ std::pair<std::string, std::string> split_ref(const std::string& name_at_ref) {
     throw UsageError("'" + name_at_ref + "' has an empty reference after '@'",
                      "write NAME@VERSION or NAME@LABEL, e.g. greeting@3 or greeting@production");
   return {name_at_ref.substr(0, at), ref};
+}
+
+std::string fanout_dir(const std::string& name) {
+  return util::sha256_hex(name).substr(0, 2);
+}
+
+std::string prompt_path(const std::string& name, bool yaml) {
+  return "prompts/" + fanout_dir(name) + "/" + name + (yaml ? ".yaml" : ".txt");
 }
 
 PromptStore::PromptStore(store::Db& db, RepoFn repo, const std::filesystem::path& state_dir)
@@ -158,7 +173,7 @@ CommitOutcome PromptStore::commit(const CommitRequest& req, const store::Author&
     return out;
   }
   int version = prev ? prev->version + 1 : 1;
-  std::string path = "prompts/" + req.name + (spec.structured ? ".yaml" : ".txt");
+  std::string path = prompt_path(req.name, spec.structured);
   store::FileChanges changes = {{path, req.content}};
   if (prev && prev->path != path) changes[prev->path] = std::nullopt;
   std::string subject = req.message.empty() ? (prev ? "Update " : "Add ") + req.name + " v" + std::to_string(version)
@@ -370,7 +385,7 @@ Event PromptStore::deploy(const std::string& name, int version, const std::strin
   // Recorded in the commit's index transaction (see commit()); when git sees no
   // change (the state file already says so), on its own.
   auto made = store::commit_tracked(db_, repo(),
-                                    {{deployments_path(name), state_file(db_, name, std::make_pair(env, version), {})}},
+                                    deployment_changes(name, state_file(db_, name, std::make_pair(env, version), {})),
                                     author, compose_message(subject, message, t), [&](const store::CommitInfo& c) {
                                       e.commit = c.id;
                                       record();
@@ -443,7 +458,7 @@ Event PromptStore::review(const std::string& name, int version, const std::strin
                                 {{"from", v.status}, {"to", to}, {"reason", reason}}, trace_id);
   };
   auto made = store::commit_tracked(
-      db_, repo(), {{deployments_path(name), state_file(db_, name, {}, std::make_pair(version, to))}}, author,
+      db_, repo(), deployment_changes(name, state_file(db_, name, {}, std::make_pair(version, to))), author,
       compose_message(subject, reason,
                       {{"Prompt", name},
                        {"Prompt-Status", to},
@@ -482,11 +497,14 @@ GitIndex read_git(store::GitRepo& repo, store::ObjectStore& objects, const std::
       vi.name = name;
       vi.version = std::stoi(v->second);
       vi.commit = c.id;
-      for (const char* ext : {".yaml", ".txt"})
-        if (auto content = repo.read(c.id, "prompts/" + name + ext)) {
-          vi.path = "prompts/" + name + ext;
+      // The fan-out layout first, then the flat one of older workspaces.
+      for (const std::string& path : {prompt_path(name, true), prompt_path(name, false),
+                                      "prompts/" + name + ".yaml", "prompts/" + name + ".txt"})
+        if (auto content = repo.read(c.id, path)) {
+          vi.path = path;
           vi.content_sha256 = util::sha256_hex(*content);
           if (!objects.contains(vi.content_sha256)) objects.put(*content);
+          break;
         }
       vi.author = c.author.name;
       vi.email = c.author.email;
@@ -596,6 +614,61 @@ void PromptStore::rebuild_locked() {
     }
     if (!tip.empty()) store::set_indexed_head(db_, tip);
   });
+}
+
+namespace {
+
+// The fan-out path of a flat-layout file, nullopt when `path` is not one (or its
+// stem is not a prompt name, which mlopsctl never wrote).
+std::optional<std::string> fanned_out(const std::string& path) {
+  for (std::string dir : {"prompts/", "deployments/"}) {
+    if (path.rfind(dir, 0) != 0) continue;
+    std::string file = path.substr(dir.size());
+    if (file.find('/') != std::string::npos) return std::nullopt;
+    auto dot = file.rfind('.');
+    if (dot == std::string::npos) return std::nullopt;
+    std::string stem = file.substr(0, dot), ext = file.substr(dot);
+    if (ext != ".yaml" && !(ext == ".txt" && dir == "prompts/")) return std::nullopt;
+    try {
+      check_name(stem);
+    } catch (const UsageError&) {
+      return std::nullopt;
+    }
+    return dir + fanout_dir(stem) + "/" + file;
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+std::vector<std::string> PromptStore::flat_layout_files() {
+  std::vector<std::string> out;
+  for (const auto& [path, _] : repo().files(store::k_default_branch))
+    if (fanned_out(path)) out.push_back(path);
+  return out;
+}
+
+std::size_t PromptStore::migrate_layout(const store::Author& author) {
+  util::FileLock lock(lock_file_);
+  catch_up();
+  auto flat = flat_layout_files();
+  if (flat.empty()) return 0;
+  store::FileChanges changes;
+  for (const auto& path : flat) {
+    auto content = repo().read(store::k_default_branch, path);
+    if (!content) continue;
+    changes[*fanned_out(path)] = std::move(*content);
+    changes[path] = std::nullopt;
+  }
+  std::string msg = "Move " + std::to_string(flat.size()) +
+                    " prompt files into fan-out directories\n\n"
+                    "prompts/NAME.yaml is now prompts/XX/NAME.yaml, and deployments/NAME.yaml\n"
+                    "deployments/XX/NAME.yaml, where XX is the first two hex digits of the\n"
+                    "SHA-256 of NAME. No prompt version changes.\n";
+  auto made = store::commit_tracked(db_, repo(), changes, author, msg);
+  audit::AuditLog(db_).append(author.name, "prompt.migrate", "layout",
+                              {{"files", flat.size()}, {"commit", made ? made->id : ""}});
+  return flat.size();
 }
 
 }  // namespace mlops::prompt

@@ -197,6 +197,21 @@ DoctorReport doctor(const fs::path& root, bool fix, const config::EnvLookup& env
       if (fix && !pr.details.empty()) prompts.rebuild_index();
       settle(pr, fix, true);
       if (pr.details.empty()) pr.details.push_back("prompt index matches git");
+      // A workspace from before the fan-out layout: readable as it is, but every
+      // commit rewrites the wide prompts/ tree until its files move.
+      if (auto flat = prompts.flat_layout_files(); !flat.empty()) {
+        std::string what = std::to_string(flat.size()) + " files in the flat layout (" + flat.front() +
+                           (flat.size() > 1 ? ", ..." : "") + ")";
+        if (fix) {
+          config::Config cfg(p.config_file(), config::user_config_path(env), env);
+          prompts.migrate_layout(identity(cfg, env));
+          pr.details.push_back(what + ": moved into fan-out directories prompts/XX/ and deployments/XX/");
+          if (pr.state == CheckState::ok) pr.state = CheckState::fixed;
+        } else {
+          pr.details.push_back(what + "; 'mlopsctl doctor --fix' moves them into fan-out directories");
+          if (pr.state == CheckState::ok) pr.state = CheckState::warning;
+        }
+      }
     } catch (const Error& e) {
       pr = {"prompts", CheckState::error, {e.what()}};
     }
