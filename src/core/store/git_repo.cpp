@@ -9,6 +9,9 @@
 #include <cstring>
 #include <fstream>
 #include <mutex>
+#include <optional>
+#include <queue>
+#include <unordered_map>
 #include <unordered_set>
 
 #include "util/error.hpp"
@@ -202,6 +205,19 @@ void sync_file(const fs::path& path) {
 
 // Marker left when automatic packing failed; see GitRepo::commit.
 constexpr const char* k_pack_failed = "mlopsctl-pack.failed";
+// Held by the one process packing; commits do not take it.
+constexpr const char* k_pack_lock = "mlopsctl-pack.lock";
+
+// Lock files that are ours, not git's: never stale, never removed.
+bool own_lock(const fs::path& p) {
+  return p.filename() == "mlopsctl-commit.lock" || p.filename() == k_pack_lock;
+}
+
+// A temporary file of a pack being written ends in .lock too; pack_locked()
+// clears those a crash left behind, since a commit no longer excludes a packer.
+bool in_pack_dir(const fs::path& p) {
+  return p.parent_path().filename() == "pack" && p.parent_path().parent_path().filename() == "objects";
+}
 
 }  // namespace
 
@@ -247,6 +263,35 @@ GitRepo GitRepo::open(const fs::path& path) {
 std::optional<CommitInfo> GitRepo::commit(const FileChanges& changes, const Author& author, const std::string& message,
                                           const std::string& branch,
                                           const std::function<void(const CommitInfo&)>& while_locked) {
+  auto info = commit_locked(changes, author, message, branch, while_locked);
+  // Packing needs no commit lock (objects never change, and nothing is removed
+  // before the new pack holds it), so it runs after the lock is released and
+  // other writers go on meanwhile. One packer at a time: when another process is
+  // packing, this commit leaves it to that one.
+  if (info && auto_pack_due()) {
+    std::optional<util::FileLock> packing;
+    try {
+      packing.emplace(path_ / k_pack_lock, std::chrono::milliseconds(0));
+    } catch (const RuntimeError&) {
+    }
+    // The commit has landed; packing is housekeeping and must not fail it. A
+    // failure is remembered (k_pack_failed) so that the following commits do not
+    // retry it every time, and doctor reports it.
+    if (packing) try {
+        if (pack_locked().packs_merged > 0) reopen();
+      } catch (const std::exception& e) {
+        try {
+          util::atomic_write(path_ / k_pack_failed, std::string(e.what()) + "\n");
+        } catch (const std::exception&) {
+        }
+      }
+  }
+  return info;
+}
+
+std::optional<CommitInfo> GitRepo::commit_locked(const FileChanges& changes, const Author& author,
+                                                 const std::string& message, const std::string& branch,
+                                                 const std::function<void(const CommitInfo&)>& while_locked) {
   for (const auto& [p, _] : changes) check_repo_path(p);
   if (message.empty()) throw UsageError("a commit needs a message");
   const std::string ref_name = "refs/heads/" + branch;
@@ -318,19 +363,6 @@ std::optional<CommitInfo> GitRepo::commit(const FileChanges& changes, const Auth
   for (const auto& u : updates)
     if (u.action == GIT_TREE_UPDATE_UPSERT) info.written[u.path] = oid_hex(&u.id);
   if (while_locked) while_locked(info);
-  if (auto_pack_due()) {
-    // The commit has landed; packing is housekeeping and must not fail it. A
-    // failure is remembered (see pack_failed_marker) so that the following commits
-    // do not retry it every time, and doctor reports it.
-    try {
-      pack_locked();
-    } catch (const std::exception& e) {
-      try {
-        util::atomic_write(path_ / k_pack_failed, std::string(e.what()) + "\n");
-      } catch (const std::exception&) {
-      }
-    }
-  }
   return info;
 }
 
@@ -566,9 +598,17 @@ bool GitRepo::auto_pack_due() const {
   return count_loose_in(objects / "17") * 256 >= auto_pack_;
 }
 
+void GitRepo::reopen() {
+  git_repository* fresh = nullptr;
+  check(git_repository_open_bare(&fresh, path_.c_str()), "cannot reopen " + path_.string());
+  git_repository_free(repo_);
+  repo_ = fresh;
+}
+
 PackReport GitRepo::pack() {
-  util::FileLock lock(path_ / "mlopsctl-commit.lock");
+  util::FileLock lock(path_ / k_pack_lock, std::chrono::minutes(10));
   PackReport r = pack_locked();
+  if (r.packs_merged > 0) reopen();
   std::error_code ec;
   fs::remove(path_ / k_pack_failed, ec);
   return r;
@@ -583,7 +623,8 @@ PackReport GitRepo::pack_locked() {
   // Leftovers of an interrupted pack write (or of a removal cut short): an index
   // without its pack, a pack without its index, libgit2's temporary pack files.
   // Readers ignore them; they go once they are an hour old, which no write that is
-  // still running (ours hold this lock; a plain `git gc` does not) reaches.
+  // still running reaches (packs of ours hold the pack lock; a fetch or a plain
+  // `git gc` is over in far less).
   const auto stale = fs::file_time_type::clock::now() - std::chrono::hours(1);
   for (auto f = fs::directory_iterator(pack_dir, ec); !ec && f != fs::directory_iterator(); f.increment(ec)) {
     const fs::path& path = f->path();
@@ -658,15 +699,50 @@ PackReport GitRepo::pack_locked() {
     git_oid_fromraw(&id, reinterpret_cast<const unsigned char*>(raw.data()));
     all.push_back(id);
   }
+  // The wanted commits, newest first in topological order: the delta search
+  // sorts objects by type, path and size and keeps insertion order among equals,
+  // so inserting history in order puts each version of a tree next to the one
+  // before it (in hash-set order, consecutive window slots held versions far
+  // apart, and most trees went in whole).
+  struct Node {
+    Commit commit;
+    std::int64_t time = 0;
+    std::vector<std::string> parents;  // those in the wanted set
+    std::size_t children = 0;          // wanted commits that have it as a parent
+  };
+  std::unordered_map<std::string, Node> commits;
   for (const auto& id : all) {
     std::size_t size = 0;
     git_object_t type = GIT_OBJECT_INVALID;
     check(git_odb_read_header(&size, &type, odb.get(), &id), "cannot read object " + oid_hex(&id));
     if (type != GIT_OBJECT_COMMIT) continue;
-    insert(&id, nullptr);
-    Commit c;
-    check(git_commit_lookup(c.out(), repo_, &id), "cannot read commit " + oid_hex(&id));
-    walk(git_commit_tree_id(c.get()), "");
+    Node& n = commits[raw_id(&id)];
+    check(git_commit_lookup(n.commit.out(), repo_, &id), "cannot read commit " + oid_hex(&id));
+    n.time = static_cast<std::int64_t>(git_commit_time(n.commit.get()));
+  }
+  for (auto& [raw, n] : commits)
+    for (unsigned i = 0; i < git_commit_parentcount(n.commit.get()); ++i) {
+      std::string parent = raw_id(git_commit_parent_id(n.commit.get(), i));
+      if (auto it = commits.find(parent); it != commits.end()) {
+        n.parents.push_back(parent);
+        ++it->second.children;
+      }
+    }
+  auto newer = [&](const std::string* a, const std::string* b) { return commits[*a].time < commits[*b].time; };
+  std::priority_queue<const std::string*, std::vector<const std::string*>, decltype(newer)> ready(newer);
+  for (const auto& [raw, n] : commits)
+    if (n.children == 0) ready.push(&raw);
+  while (!ready.empty()) {
+    const std::string* raw = ready.top();
+    ready.pop();
+    Node& n = commits[*raw];
+    const git_oid* id = git_commit_id(n.commit.get());
+    insert(id, nullptr);
+    walk(git_commit_tree_id(n.commit.get()), "");
+    for (const auto& parent : n.parents) {
+      auto it = commits.find(parent);
+      if (--it->second.children == 0) ready.push(&it->first);
+    }
   }
   for (const auto& id : all) insert(&id, nullptr);  // whatever no wanted commit reaches
 
@@ -736,7 +812,7 @@ std::vector<std::string> GitRepo::verify() const {
   for (auto it = fs::recursive_directory_iterator(path_, ec); !ec && it != fs::recursive_directory_iterator();
        it.increment(ec)) {
     const auto& p = it->path();
-    if (p.extension() == ".lock" && p.filename() != "mlopsctl-commit.lock")
+    if (p.extension() == ".lock" && !own_lock(p) && !in_pack_dir(p))
       problems.push_back("stale lock file " + p.string() + " (left by an interrupted git write)");
   }
   return problems;
@@ -750,7 +826,7 @@ std::vector<fs::path> GitRepo::remove_stale_locks() const {
   for (auto it = fs::recursive_directory_iterator(path_, ec); !ec && it != fs::recursive_directory_iterator();
        it.increment(ec)) {
     const auto& p = it->path();
-    if (p.extension() == ".lock" && p.filename() != "mlopsctl-commit.lock") removed.push_back(p);
+    if (p.extension() == ".lock" && !own_lock(p) && !in_pack_dir(p)) removed.push_back(p);
   }
   for (const auto& p : removed) fs::remove(p, ec);
   return removed;

@@ -116,12 +116,13 @@ class GitRepo {
   // Writes every loose object into one new pack (deltified, like `git gc`) and
   // folds into it each older pack smaller than twice what it already holds, so the
   // number of packs stays logarithmic in the history; then removes the loose
-  // copies and the folded packs. Runs under the writer lock. Crash-safe: nothing is
+  // copies and the folded packs. Crash-safe: nothing is
   // removed before the new pack and its index are complete, synced and verified to
   // hold every object being removed, and a pack index without its pack (or the
-  // reverse) is ignored by git and libgit2 alike.
+  // reverse) is ignored by git and libgit2 alike. Takes the pack lock, not the
+  // commit lock: commits go on while a pack is written (see the .cpp).
   PackReport pack();
-  // commit() calls pack() (under the lock it already holds) after a commit that
+  // commit() packs, once it has released the commit lock, after a commit that
   // leaves about `loose_objects` or more loose objects; 0 = never.
   void set_auto_pack(std::size_t loose_objects) { auto_pack_ = loose_objects; }
 
@@ -135,7 +136,13 @@ class GitRepo {
 
  private:
   GitRepo(git_repository* repo, fs::path path);
+  std::optional<CommitInfo> commit_locked(const FileChanges& changes, const Author& author, const std::string& message,
+                                          const std::string& branch,
+                                          const std::function<void(const CommitInfo&)>& while_locked);
   PackReport pack_locked();
+  // A new handle: libgit2 keeps the packs a handle has opened mapped (and their
+  // disk space held) after they are removed, which a long-lived process notices.
+  void reopen();
   bool auto_pack_due() const;
   git_repository* repo_;
   fs::path path_;
