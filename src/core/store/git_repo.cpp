@@ -279,6 +279,8 @@ std::optional<CommitInfo> GitRepo::commit(const FileChanges& changes, const Auth
     // retry it every time, and doctor reports it.
     if (packing) try {
         if (pack_locked().packs_merged > 0) reopen();
+        std::error_code ec;
+        fs::remove(path_ / k_pack_failed, ec);  // a day later, it worked
       } catch (const std::exception& e) {
         try {
           util::atomic_write(path_ / k_pack_failed, std::string(e.what()) + "\n");

@@ -22,7 +22,14 @@ StatusReport status(Workspace& ws) {
     r.audit_entries = db.query_int("SELECT count(*) FROM audit");
     r.spans = db.query_int("SELECT count(*) FROM spans");
     r.traces = db.query_int("SELECT count(DISTINCT trace_id) FROM spans");
-    r.objects = db.query_int("SELECT count(*) FROM objects");
+    // The index knows every object's size (doctor checks it against the files):
+    // summing it is one scan of a table, where walking objects/ costs a stat per
+    // stored version (100,000 in a big prompt workspace, a quarter of a second).
+    auto o = db.prepare("SELECT count(*), coalesce(sum(size), 0) FROM objects");
+    if (o.step()) {
+      r.objects = o.get_int(0);
+      r.objects_bytes = static_cast<std::uint64_t>(o.get_int(1));
+    }
     r.tracked_files = db.query_int("SELECT count(*) FROM git_files");
     r.head_commit = db.query_text("SELECT commit_id FROM git_files ORDER BY rowid DESC LIMIT 1");
     auto a = db.prepare("SELECT ts_ns, action FROM audit ORDER BY seq DESC LIMIT 1");
@@ -37,7 +44,6 @@ StatusReport status(Workspace& ws) {
     }
   });
   for (const char* suffix : {"", "-wal", "-shm"}) r.db_bytes += util::tree_size(p.db().string() + suffix);
-  r.objects_bytes = util::tree_size(p.objects());
   r.repo_bytes = util::tree_size(p.repo());
   return r;
 }
