@@ -12,6 +12,7 @@
 
 #include "e2e/harness.hpp"
 #include "store/db.hpp"
+#include "util/fs.hpp"
 
 namespace mlops::e2e {
 namespace {
@@ -94,7 +95,9 @@ TEST(Concurrency, ProcessesCommittingOnePromptGetConsecutiveVersions) {
     contents.insert(log[i]["sha256"].get<std::string>());
   }
   EXPECT_EQ(contents.size(), log.size()) << "a version was lost or duplicated";
-  auto git = sh(ws, "git -C .mlops/repo log --format=%s -- prompts/shared.txt | wc -l", home);
+  auto git = sh(ws,
+                "git -C .mlops/repo log --format=%s -- prompts/$(printf shared | sha256sum | cut -c1-2)/shared.txt | wc -l",
+                home);
   EXPECT_EQ(std::stoi(git.out), k_procs * k_commits);
   EXPECT_EQ(sh(ws, "mlopsctl doctor", home).exit_code, 0);
 }
@@ -149,6 +152,54 @@ TEST(Crash, KillNineDuringWritesLeavesARepairableWorkspace) {
   // mlops.yaml is always whole: either the old or the new version.
   EXPECT_EQ(sh(ws, "mlopsctl config list", home).exit_code, 0);
   EXPECT_EQ(sh(ws, "mlopsctl config set after.crash ok -q && mlopsctl config get after.crash", home).out, "ok\n");
+}
+
+TEST(Crash, KillNineDuringPackingLosesNoVersion) {
+  TempDir dir;
+  auto home = dir.path() / "home";
+  ASSERT_EQ(sh(dir.path(), "mlopsctl init ws -q && mlopsctl -C ws config set git.auto_pack 8 -q", home).exit_code, 0);
+  auto ws = dir.path() / "ws";
+  // Versions that landed before the kills; packing must never lose one of them.
+  ASSERT_EQ(sh(ws, "for i in $(seq 1 12); do echo \"kept $i\" | mlopsctl prompt commit kept -f - -q || exit 1; done", home)
+                .exit_code,
+            0);
+  auto kept = json_of(sh(ws, "mlopsctl -o json prompt log kept", home));
+  ASSERT_EQ(kept.size(), 12u);
+
+  // With git.auto_pack 8 nearly every commit packs (and folds packs), so the
+  // kills land in pack writes, loose-object removal and pack removal alike.
+  std::mt19937 rng(7);
+  int killed = 0;
+  for (int round = 0; round < 40; ++round) {
+    std::string file = "q" + std::to_string(round) + ".txt";
+    util::atomic_write(ws / file, "crash round " + std::to_string(round) + "\n");
+    pid_t pid = spawn(ws, {"prompt", "commit", "q" + std::to_string(round % 3), "-f", file, "-q"}, home);
+    std::this_thread::sleep_for(std::chrono::microseconds(2000 + rng() % 25000));
+    if (kill(pid, SIGKILL) == 0) ++killed;
+    waitpid(pid, nullptr, 0);
+  }
+  EXPECT_GT(killed, 0);
+
+  auto doctor = sh(ws, "mlopsctl doctor || mlopsctl doctor --fix", home);
+  EXPECT_EQ(doctor.exit_code, 0) << doctor.out << doctor.err;
+  EXPECT_EQ(sh(ws, "mlopsctl doctor", home).exit_code, 0);
+  auto fsck = sh(ws, "git -C .mlops/repo fsck --full --strict", home);
+  EXPECT_EQ(fsck.exit_code, 0) << fsck.out << fsck.err;
+  for (const auto& v : kept) {
+    std::string spec = v["commit"].get<std::string>() + ":" + v["path"].get<std::string>();
+    auto r = sh(ws, "git -C .mlops/repo show " + spec, home);
+    EXPECT_EQ(r.out, "kept " + std::to_string(v["version"].get<int>()) + "\n") << spec << r.err;
+  }
+  // And every version the index knows reads back from git, not just the cache.
+  auto check = sh(ws,
+                  "rm -rf .mlops/objects/[0-9a-f][0-9a-f] && for p in kept q0 q1 q2; do "
+                  "mlopsctl prompt log $p -o json >/dev/null 2>&1 || continue; n=$(mlopsctl -o json prompt log $p | "
+                  "grep -c '\"version\"'); i=1; while [ $i -le $n ]; do mlopsctl prompt show $p@$i --raw >/dev/null "
+                  "|| echo LOST $p@$i; i=$((i+1)); done; done",
+                  home);
+  EXPECT_EQ(check.out.find("LOST"), std::string::npos) << check.out << check.err;
+  EXPECT_EQ(sh(ws, "echo after | mlopsctl prompt commit kept -f - -q && mlopsctl prompt show kept --raw", home).out,
+            "after\n");
 }
 
 TEST(Torch, InfoRunsThroughTheHelper) {

@@ -124,5 +124,136 @@ TEST_F(GitRepoTest, StaleLocksAreReportedAndRemoved) {
   EXPECT_TRUE(repo.commit({{"a", "2"}}, alice, "two"));
 }
 
+// Every file version of every commit, read back through libgit2.
+void expect_all_versions(const GitRepo& repo, const std::vector<std::pair<std::string, std::string>>& commits) {
+  for (std::size_t i = 0; i < commits.size(); ++i)
+    EXPECT_EQ(repo.read(commits[i].first, "prompts/ab/p" + std::to_string(i % 7) + ".txt"), commits[i].second)
+        << "version " << i;
+}
+
+TEST_F(GitRepoTest, PackingKeepsEveryVersionReadable) {
+  auto repo = GitRepo::init(dir_ / "repo");
+  repo.set_auto_pack(0);
+  std::vector<std::pair<std::string, std::string>> commits;  // commit id, content
+  auto add = [&](int n) {
+    for (int i = 0; i < n; ++i) {
+      std::size_t k = commits.size();
+      std::string content = "version " + std::to_string(k) + " of p" + std::to_string(k % 7) + "\n" +
+                            std::string(200, static_cast<char>('a' + k % 26));
+      auto c = repo.commit({{"prompts/ab/p" + std::to_string(k % 7) + ".txt", content}}, alice, "c" + std::to_string(k));
+      ASSERT_TRUE(c);
+      commits.emplace_back(c->id, content);
+    }
+  };
+  add(40);
+  auto before = repo.object_counts();
+  EXPECT_EQ(before.packs, 0u);
+  EXPECT_GE(before.loose, 40u * 4);  // blob, two trees and the commit, each time
+
+  auto first = repo.pack();
+  EXPECT_EQ(first.loose_packed, before.loose);
+  EXPECT_EQ(first.objects, before.loose);
+  EXPECT_EQ(first.packs_merged, 0u);
+  auto after = repo.object_counts();
+  EXPECT_EQ(after.loose, 0u);
+  EXPECT_EQ(after.packs, 1u);
+  EXPECT_EQ(after.packed, before.loose);
+  expect_all_versions(repo, commits);
+  EXPECT_EQ(repo.pack().pack, "");  // nothing loose: nothing to do
+
+  // A small second batch stays a pack of its own; a large third one folds both in.
+  add(5);
+  auto second = repo.pack();
+  EXPECT_EQ(second.packs_merged, 0u);
+  EXPECT_EQ(repo.object_counts().packs, 2u);
+  add(60);
+  auto third = repo.pack();
+  EXPECT_EQ(third.packs_merged, 2u);
+  auto merged = repo.object_counts();
+  EXPECT_EQ(merged.packs, 1u);
+  EXPECT_EQ(merged.loose, 0u);
+  EXPECT_EQ(merged.packed, third.objects);
+  expect_all_versions(repo, commits);
+  EXPECT_TRUE(repo.verify().empty());
+  EXPECT_EQ(repo.log("main").size(), commits.size());
+
+  // A fresh handle (another process) and plain git agree.
+  auto reopened = GitRepo::open(dir_ / "repo");
+  expect_all_versions(reopened, commits);
+  auto fsck = util::run_process({"/usr/bin/git", "-C", (dir_ / "repo").string(), "fsck", "--full", "--strict"});
+  EXPECT_EQ(fsck.exit_code, 0) << fsck.err;
+  auto count = util::run_process({"/usr/bin/git", "-C", (dir_ / "repo").string(), "count-objects", "-v"});
+  EXPECT_EQ(count.out.rfind("count: 0\n", 0), 0u) << count.out;
+  EXPECT_NE(count.out.find("\npacks: 1\n"), std::string::npos) << count.out;
+}
+
+TEST_F(GitRepoTest, CommitsPackAutomaticallyPastTheThreshold) {
+  auto repo = GitRepo::init(dir_ / "repo");
+  repo.set_auto_pack(20);
+  std::vector<std::pair<std::string, std::string>> commits;
+  for (int k = 0; k < 30; ++k) {
+    std::string content = "v" + std::to_string(k) + "\n";
+    auto c = repo.commit({{"prompts/ab/p" + std::to_string(k % 7) + ".txt", content}}, alice, "c");
+    ASSERT_TRUE(c);
+    commits.emplace_back(c->id, content);
+    EXPECT_LT(repo.object_counts().loose, 20u) << "after commit " << k;
+  }
+  EXPECT_GE(repo.object_counts().packs, 1u);
+  expect_all_versions(repo, commits);
+  // Packs folded away are let go of, not kept open by this long-lived handle.
+  std::size_t held = 0;
+  for (const auto& fd : fs::directory_iterator("/proc/self/fd")) {
+    std::error_code ec;
+    auto target = fs::read_symlink(fd.path(), ec).string();
+    if (target.find("/objects/pack/") != std::string::npos && target.find("(deleted)") != std::string::npos) ++held;
+  }
+  EXPECT_EQ(held, 0u);
+}
+
+// Packing runs outside the commit lock: commits from other processes go on
+// while one packs, and nothing any of them wrote is lost.
+TEST_F(GitRepoTest, ConcurrentCommitsWhilePackingAllLand) {
+  { auto repo = GitRepo::init(dir_ / "repo"); }
+  { Db db(dir_ / "state.db", Db::Mode::create); }
+  constexpr int k_procs = 4, k_commits = 40;
+  testing::run_in_processes(k_procs, [&](int p) {
+    auto repo = GitRepo::open(dir_ / "repo");
+    repo.set_auto_pack(12);
+    Db db(dir_ / "state.db");
+    for (int i = 0; i < k_commits; ++i)
+      commit_tracked(db, repo, {{"p" + std::to_string(p) + "/f" + std::to_string(i), "x" + std::to_string(i)}},
+                     {"P", "p@x"}, "c");
+  });
+  auto repo = GitRepo::open(dir_ / "repo");
+  EXPECT_EQ(repo.log("main").size(), static_cast<std::size_t>(k_procs * k_commits));
+  auto files = repo.files("main");
+  ASSERT_EQ(files.size(), static_cast<std::size_t>(k_procs * k_commits));
+  for (int p = 0; p < k_procs; ++p)
+    for (int i = 0; i < k_commits; ++i)
+      EXPECT_EQ(repo.read("main", "p" + std::to_string(p) + "/f" + std::to_string(i)), "x" + std::to_string(i));
+  EXPECT_GE(repo.object_counts().packs, 1u);
+  EXPECT_TRUE(repo.verify().empty());
+  auto fsck = util::run_process({"/usr/bin/git", "-C", (dir_ / "repo").string(), "fsck", "--full", "--strict"});
+  EXPECT_EQ(fsck.exit_code, 0) << fsck.err;
+  Db db(dir_ / "state.db");
+  EXPECT_TRUE(index_differences(db, repo).empty());
+}
+
+TEST_F(GitRepoTest, PackingSkipsAnIndexWithoutItsPack) {
+  auto repo = GitRepo::init(dir_ / "repo");
+  repo.set_auto_pack(0);
+  auto c = repo.commit({{"prompts/ab/p0.txt", "zero"}}, alice, "c");
+  repo.pack();
+  // What a pack write killed between its index and its pack leaves behind.
+  fs::path pack_dir = dir_ / "repo" / "objects" / "pack";
+  for (const auto& e : fs::directory_iterator(pack_dir))
+    if (e.path().extension() == ".idx") fs::copy_file(e.path(), pack_dir / "pack-0000000000000000000000000000000000000000.idx");
+  EXPECT_EQ(repo.object_counts().packs, 1u);
+  EXPECT_EQ(GitRepo::open(dir_ / "repo").read(c->id, "prompts/ab/p0.txt"), "zero");
+  EXPECT_TRUE(repo.commit({{"prompts/ab/p0.txt", "one"}}, alice, "c"));
+  repo.pack();
+  EXPECT_EQ(GitRepo::open(dir_ / "repo").read("main", "prompts/ab/p0.txt"), "one");
+}
+
 }  // namespace
 }  // namespace mlops::store

@@ -181,12 +181,118 @@ TEST_F(StoreTest, IndexRebuildsFromGitAlone) {
   EXPECT_EQ(store_->label_history("a").at(0).reason, "why");
 }
 
+// A writer killed after its commit moved main but before its index transaction:
+// git has the version, the index does not. The next writer catches up first, so
+// no version number is given out twice.
+TEST_F(StoreTest, AVersionCommittedWithoutItsIndexRowIsCaughtUp) {
+  put("p", "one\n");
+  ASSERT_EQ(store::indexed_head(*db_), repo_->resolve("main"));
+  auto orphan = repo_->commit({{prompt_path("p", false), "two\n"}}, alice_,
+                              "Update p v2\n\nPrompt: p\nPrompt-Version: 2\n");
+  ASSERT_TRUE(orphan);
+  EXPECT_NE(store::indexed_head(*db_), repo_->resolve("main"));
+  auto v3 = put("p", "three\n");
+  EXPECT_EQ(v3.version.version, 3);
+  EXPECT_EQ(store_->resolve("p", "2").commit, orphan->id);
+  EXPECT_EQ(store_->content(store_->resolve("p", "2")), "two\n");
+  EXPECT_EQ(store::indexed_head(*db_), repo_->resolve("main"));
+  EXPECT_TRUE(store_->index_problems().empty());
+  EXPECT_TRUE(store::index_differences(*db_, *repo_).empty());
+
+  // A label move lost the same way is caught up by the next deploy.
+  repo_->commit({{"deployments/" + fanout_dir("p") + "/p.yaml", "labels:\n  prod: 1\nstatus: {}\n"}}, alice_,
+                "Deploy p v1 to prod\n\nPrompt: p\nPrompt-Label: prod\nPrompt-Label-Version: 1\n");
+  auto e = store_->deploy("p", 3, "prod", {}, "", alice_);
+  EXPECT_EQ(e.from, "1");
+  EXPECT_EQ(store_->label_history("p").size(), 2u);
+  EXPECT_TRUE(store_->index_problems().empty());
+}
+
+// Git holding two commits that claim one version (left by builds before the
+// catch-up): the rebuild keeps the later one instead of failing.
+TEST_F(StoreTest, RebuildToleratesADuplicatedVersionNumber) {
+  put("p", "one\n");
+  repo_->commit({{prompt_path("p", false), "one again\n"}}, alice_, "Add p v1\n\nPrompt: p\nPrompt-Version: 1\n");
+  store_->rebuild_index();
+  EXPECT_EQ(store_->log("p").size(), 1u);
+  EXPECT_EQ(store_->content(store_->resolve("p", "1")), "one again\n");
+  EXPECT_TRUE(store_->index_problems().empty());
+}
+
 TEST_F(StoreTest, SwitchingFromTextToYamlMovesTheFile) {
   put("k", "plain {{ x }}\n");
   auto v2 = store_->commit({"k", "template: \"yaml {{ x }}\"\n", "k.yaml", true, "", false}, alice_);
-  EXPECT_EQ(v2.version.path, "prompts/k.yaml");
-  EXPECT_FALSE(repo_->read("main", "prompts/k.txt"));
+  EXPECT_EQ(v2.version.path, prompt_path("k", true));
+  EXPECT_FALSE(repo_->read("main", prompt_path("k", false)));
   EXPECT_EQ(store_->content(store_->resolve("k", "1")), "plain {{ x }}\n");
+}
+
+TEST_F(StoreTest, FilesLiveInFanOutDirectories) {
+  // XX is the first two hex digits of sha256(NAME): sha256("greeting") = 18f6...
+  EXPECT_EQ(fanout_dir("greeting"), "18");
+  EXPECT_EQ(prompt_path("greeting", true), "prompts/18/greeting.yaml");
+  EXPECT_EQ(prompt_path("greeting", false), "prompts/18/greeting.txt");
+  auto v1 = put("greeting", "hi\n");
+  EXPECT_EQ(v1.version.path, "prompts/18/greeting.txt");
+  store_->deploy("greeting", 1, "prod", {}, "", alice_);
+  auto files = repo_->files("main");
+  EXPECT_EQ(files.size(), 2u);
+  EXPECT_TRUE(files.count("prompts/18/greeting.txt"));
+  EXPECT_TRUE(files.count("deployments/18/greeting.yaml"));
+  EXPECT_TRUE(store_->flat_layout_files().empty());
+}
+
+// A workspace written before the fan-out layout: prompts/NAME.* and
+// deployments/NAME.yaml, with the same trailers.
+TEST_F(StoreTest, FlatLayoutWorkspacesStillReadAndMigrate) {
+  auto flat = [&](const std::string& path, const std::string& content, const std::string& message) {
+    return *store::commit_tracked(*db_, *repo_, {{path, content}}, alice_, message);
+  };
+  auto a1 = flat("prompts/a.txt", "a one\n", "Add a v1\n\nPrompt: a\nPrompt-Version: 1\n");
+  flat("prompts/b.yaml", "template: b\n", "Add b v1\n\nPrompt: b\nPrompt-Version: 1\n");
+  flat("prompts/a.txt", "a two\n", "Update a v2\n\nPrompt: a\nPrompt-Version: 2\n");
+  flat("deployments/a.yaml", "labels:\n  prod: 1\nstatus: {}\n",
+       "Deploy a v1 to prod\n\nPrompt: a\nPrompt-Label: prod\nPrompt-Label-Version: 1\n");
+  store_->rebuild_index();
+  EXPECT_TRUE(store_->index_problems().empty());
+  EXPECT_EQ(store_->resolve("a", "1").path, "prompts/a.txt");
+  EXPECT_EQ(store_->resolve("a", "1").commit, a1.id);
+  EXPECT_EQ(store_->content(store_->resolve("a", "prod")), "a one\n");
+  EXPECT_EQ(store_->content(store_->resolve("b")), "template: b\n");
+  EXPECT_EQ(store_->flat_layout_files(),
+            (std::vector<std::string>{"deployments/a.yaml", "prompts/a.txt", "prompts/b.yaml"}));
+
+  // The next version of a moves its file; a deploy moves its state file.
+  auto a3 = put("a", "a three\n");
+  EXPECT_EQ(a3.version.version, 3);
+  EXPECT_EQ(a3.version.path, prompt_path("a", false));
+  EXPECT_FALSE(repo_->read("main", "prompts/a.txt"));
+  store_->deploy("a", 3, "prod", {}, "", alice_);
+  EXPECT_FALSE(repo_->read("main", "deployments/a.yaml"));
+  EXPECT_TRUE(repo_->read("main", "deployments/" + fanout_dir("a") + "/a.yaml"));
+  EXPECT_EQ(store_->flat_layout_files(), std::vector<std::string>{"prompts/b.yaml"});
+
+  // migrate_layout moves the rest in one commit that is no prompt version.
+  auto head = repo_->resolve("main");
+  EXPECT_EQ(store_->migrate_layout(alice_), 1u);
+  EXPECT_EQ(repo_->log("main", "", 1).at(0).parents, std::vector<std::string>{*head});
+  EXPECT_TRUE(store_->flat_layout_files().empty());
+  EXPECT_EQ(repo_->read("main", prompt_path("b", true)), "template: b\n");
+  EXPECT_EQ(store_->migrate_layout(alice_), 0u);
+  EXPECT_TRUE(store_->index_problems().empty());
+  EXPECT_TRUE(store::index_differences(*db_, *repo_).empty());
+
+  // Rebuilt from git alone, every version is where its commit put it.
+  db_->exec("DELETE FROM prompt_versions; DELETE FROM prompt_labels; DELETE FROM prompt_events; DELETE FROM objects;");
+  std::filesystem::remove_all(dir_ / "objects");
+  store_->rebuild_index();
+  EXPECT_TRUE(store_->index_problems().empty());
+  EXPECT_EQ(store_->log("a").size(), 3u);
+  EXPECT_EQ(store_->resolve("a", "2").path, "prompts/a.txt");
+  EXPECT_EQ(store_->content(store_->resolve("a", "2")), "a two\n");
+  EXPECT_EQ(store_->content(store_->resolve("a", "prod")), "a three\n");
+  EXPECT_EQ(store_->resolve("b").path, "prompts/b.yaml");
+  EXPECT_EQ(store_->content(store_->resolve("b")), "template: b\n");
 }
 
 }  // namespace

@@ -45,6 +45,8 @@ const std::vector<KeyInfo>& known_keys() {
       {"model.stage", "Default model alias for serve and predict", "", {"MLFLOW_MODEL_STAGE"}},
       {"data.loader", "Data loader for training: csv, jsonl, json, sqlite, feature-store", "", {"DATA_LOADER_TYPE"}},
       {"data.source_path", "Data source for the loader", "", {"DATA_SOURCE_PATH"}},
+      {"git.auto_pack", "Pack the workspace repository after a commit that leaves about this many loose objects; 0 = never",
+       "6700", {}},
       {"prompts.protected_envs", "Environments that accept only approved prompt versions, e.g. [production]", "", {}},
       {"llm.timeout", "Per-attempt timeout of an LLM call (30s, 500ms, 2m)", "120s", {}},
       {"llm.connect_timeout", "Timeout for connecting to an LLM provider", "10s", {}},

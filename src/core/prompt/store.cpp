@@ -34,7 +34,14 @@ VersionInfo read_row(const store::Statement& st) {
 }
 
 std::string deployments_path(const std::string& name) {
-  return "deployments/" + name + ".yaml";
+  return "deployments/" + fanout_dir(name) + "/" + name + ".yaml";
+}
+
+// The commit that writes deployments/XX/NAME.yaml; it also removes the file a
+// workspace from before the fan-out layout kept at deployments/NAME.yaml (a no-op
+// when there is none), so the state file never exists twice.
+store::FileChanges deployment_changes(const std::string& name, const std::string& content) {
+  return {{deployments_path(name), content}, {"deployments/" + name + ".yaml", std::nullopt}};
 }
 
 // Trailers are the "Key: value" lines of a commit message's last paragraph.
@@ -94,6 +101,14 @@ std::pair<std::string, std::string> split_ref(const std::string& name_at_ref) {
   return {name_at_ref.substr(0, at), ref};
 }
 
+std::string fanout_dir(const std::string& name) {
+  return util::sha256_hex(name).substr(0, 2);
+}
+
+std::string prompt_path(const std::string& name, bool yaml) {
+  return "prompts/" + fanout_dir(name) + "/" + name + (yaml ? ".yaml" : ".txt");
+}
+
 PromptStore::PromptStore(store::Db& db, RepoFn repo, const std::filesystem::path& state_dir)
     : db_(db), repo_fn_(std::move(repo)), lock_file_(state_dir / "prompts.lock"), objects_(state_dir / "objects", db) {}
 
@@ -150,6 +165,7 @@ CommitOutcome PromptStore::commit(const CommitRequest& req, const store::Author&
   std::string sha = util::sha256_hex(req.content);
 
   util::FileLock lock(lock_file_);
+  catch_up();
   auto prev = latest(req.name);
   if (prev && prev->content_sha256 == sha) {
     out.version = read_version(req.name, prev->version);
@@ -157,7 +173,7 @@ CommitOutcome PromptStore::commit(const CommitRequest& req, const store::Author&
     return out;
   }
   int version = prev ? prev->version + 1 : 1;
-  std::string path = "prompts/" + req.name + (spec.structured ? ".yaml" : ".txt");
+  std::string path = prompt_path(req.name, spec.structured);
   store::FileChanges changes = {{path, req.content}};
   if (prev && prev->path != path) changes[prev->path] = std::nullopt;
   std::string subject = req.message.empty() ? (prev ? "Update " : "Add ") + req.name + " v" + std::to_string(version)
@@ -165,23 +181,13 @@ CommitOutcome PromptStore::commit(const CommitRequest& req, const store::Author&
   std::string body =
       req.message.empty() ? "" : req.message.substr(std::min(req.message.size(), first_line(req.message).size()));
   std::string msg = compose_message(subject, body, {{"Prompt", req.name}, {"Prompt-Version", std::to_string(version)}});
-  auto made = store::commit_tracked(db_, repo(), changes, author, msg);
-  if (!made)
-    throw RuntimeError("git saw no change for " + path + " although its content differs from the index",
-                       "run 'mlopsctl doctor --fix' to rebuild the prompt index");
-  objects_.put(req.content);
-  VersionInfo v{req.name,
-                version,
-                made->id,
-                path,
-                sha,
-                author.name,
-                author.email,
-                req.message.empty() ? subject : req.message,
-                made->time * 1000000000LL,
-                "draft",
-                {}};
-  db_.write([&] {
+  VersionInfo v{req.name, version, "", path, sha, author.name, author.email, req.message.empty() ? subject : req.message,
+                0, "draft", {}};
+  // The version row goes in with the commit's own index transaction, so that no
+  // crash can leave the commit in git without its row (see catch_up()).
+  auto made = store::commit_tracked(db_, repo(), changes, author, msg, [&](const store::CommitInfo& c) {
+    v.commit = c.id;
+    v.ts_ns = c.time * 1000000000LL;
     db_.prepare("INSERT INTO prompt_versions(" + std::string(k_version_columns) + ") VALUES (?,?,?,?,?,?,?,?,?,?)")
         .bind_all(v.name, v.version, v.commit, v.path, v.content_sha256, v.author, v.email, v.message, v.ts_ns,
                   v.status)
@@ -189,6 +195,10 @@ CommitOutcome PromptStore::commit(const CommitRequest& req, const store::Author&
     audit::AuditLog(db_).append(author.name, "prompt.commit", req.name + "@" + std::to_string(version),
                                 {{"commit", v.commit}, {"sha256", sha}}, trace_id);
   });
+  if (!made)
+    throw RuntimeError("git saw no change for " + path + " although its content differs from the index",
+                       "run 'mlopsctl doctor --fix' to rebuild the prompt index");
+  objects_.put(req.content);
   out.version = v;
   return out;
 }
@@ -334,6 +344,7 @@ Event PromptStore::deploy(const std::string& name, int version, const std::strin
   check_name(name);
   check_label(env);
   util::FileLock lock(lock_file_);
+  catch_up();
   VersionInfo v = read_version(name, version);
   bool is_protected = std::find(protected_envs.begin(), protected_envs.end(), env) != protected_envs.end();
   if (is_protected && v.status != "approved")
@@ -354,11 +365,7 @@ Event PromptStore::deploy(const std::string& name, int version, const std::strin
   std::string subject = "Deploy " + name + " v" + e.to + " to " + env;
   // Git first (the truth), then the index; never the other way round, so the
   // lock order is always git before SQLite.
-  auto made = store::commit_tracked(db_, repo(),
-                                    {{deployments_path(name), state_file(db_, name, std::make_pair(env, version), {})}},
-                                    author, compose_message(subject, message, t));
-  e.commit = made ? made->id : "";
-  db_.write([&] {
+  auto record = [&] {
     db_.prepare(
            "INSERT INTO prompt_labels(name, label, version) VALUES (?, ?, ?) "
            "ON CONFLICT(name, label) DO UPDATE SET version = excluded.version")
@@ -374,7 +381,16 @@ Event PromptStore::deploy(const std::string& name, int version, const std::strin
                                  {"to", version},
                                  {"commit", e.commit}},
                                 trace_id);
-  });
+  };
+  // Recorded in the commit's index transaction (see commit()); when git sees no
+  // change (the state file already says so), on its own.
+  auto made = store::commit_tracked(db_, repo(),
+                                    deployment_changes(name, state_file(db_, name, std::make_pair(env, version), {})),
+                                    author, compose_message(subject, message, t), [&](const store::CommitInfo& c) {
+                                      e.commit = c.id;
+                                      record();
+                                    });
+  if (!made) db_.write(record);
   return e;
 }
 
@@ -408,6 +424,7 @@ Event PromptStore::review(const std::string& name, int version, const std::strin
                           const store::Author& author, const std::optional<std::string>& trace_id) {
   check_name(name);
   util::FileLock lock(lock_file_);
+  catch_up();
   VersionInfo v = read_version(name, version);
   std::string to;
   std::set<std::string> allowed_from;
@@ -428,15 +445,7 @@ Event PromptStore::review(const std::string& name, int version, const std::strin
   Event e{name, "status", std::to_string(version), v.status, to, author.name, util::now_ns(), "", reason};
   std::string verb = action == "submit" ? "Submit" : action == "approve" ? "Approve" : "Reject";
   std::string subject = verb + " " + name + " v" + std::to_string(version);
-  auto made = store::commit_tracked(
-      db_, repo(), {{deployments_path(name), state_file(db_, name, {}, std::make_pair(version, to))}}, author,
-      compose_message(subject, reason,
-                      {{"Prompt", name},
-                       {"Prompt-Status", to},
-                       {"Prompt-Status-Version", e.subject},
-                       {"Prompt-Status-From", v.status}}));
-  e.commit = made ? made->id : "";
-  db_.write([&] {
+  auto record = [&] {
     db_.prepare("UPDATE prompt_versions SET status = ? WHERE name = ? AND version = ?")
         .bind_all(to, name, version)
         .run();
@@ -447,7 +456,19 @@ Event PromptStore::review(const std::string& name, int version, const std::strin
         .run();
     audit::AuditLog(db_).append(author.name, "prompt." + action, name + "@" + e.subject,
                                 {{"from", v.status}, {"to", to}, {"reason", reason}}, trace_id);
-  });
+  };
+  auto made = store::commit_tracked(
+      db_, repo(), deployment_changes(name, state_file(db_, name, {}, std::make_pair(version, to))), author,
+      compose_message(subject, reason,
+                      {{"Prompt", name},
+                       {"Prompt-Status", to},
+                       {"Prompt-Status-Version", e.subject},
+                       {"Prompt-Status-From", v.status}}),
+      [&](const store::CommitInfo& c) {
+        e.commit = c.id;
+        record();
+      });
+  if (!made) db_.write(record);
   return e;
 }
 
@@ -459,9 +480,9 @@ struct GitIndex {
   std::vector<Event> events;
 };
 
-GitIndex read_git(store::GitRepo& repo, store::ObjectStore& objects) {
+GitIndex read_git(store::GitRepo& repo, store::ObjectStore& objects, const std::string& tip) {
   GitIndex idx;
-  auto history = repo.log(store::k_default_branch);
+  auto history = repo.log(tip.empty() ? std::string(store::k_default_branch) : tip);
   std::reverse(history.begin(), history.end());
   std::map<std::pair<std::string, int>, std::size_t> by_version;
   for (const auto& c : history) {
@@ -476,17 +497,28 @@ GitIndex read_git(store::GitRepo& repo, store::ObjectStore& objects) {
       vi.name = name;
       vi.version = std::stoi(v->second);
       vi.commit = c.id;
-      for (const char* ext : {".yaml", ".txt"})
-        if (auto content = repo.read(c.id, "prompts/" + name + ext)) {
-          vi.path = "prompts/" + name + ext;
-          vi.content_sha256 = objects.put(*content).sha256;
+      // The fan-out layout first, then the flat one of older workspaces.
+      for (const std::string& path : {prompt_path(name, true), prompt_path(name, false),
+                                      "prompts/" + name + ".yaml", "prompts/" + name + ".txt"})
+        if (auto content = repo.read(c.id, path)) {
+          vi.path = path;
+          vi.content_sha256 = util::sha256_hex(*content);
+          if (!objects.contains(vi.content_sha256)) objects.put(*content);
+          break;
         }
       vi.author = c.author.name;
       vi.email = c.author.email;
       vi.message = msg;
       vi.ts_ns = ts;
-      by_version[{name, vi.version}] = idx.versions.size();
-      idx.versions.push_back(vi);
+      // Two commits claiming one version number: a writer killed before its
+      // index row was committed, on a build without catch_up(). The later commit
+      // is the one the index showed; it wins.
+      if (auto dup = by_version.find({name, vi.version}); dup != by_version.end()) {
+        idx.versions[dup->second] = vi;
+      } else {
+        by_version[{name, vi.version}] = idx.versions.size();
+        idx.versions.push_back(vi);
+      }
     }
     std::string body;
     auto blank = msg.find("\n\n");
@@ -514,7 +546,7 @@ GitIndex read_git(store::GitRepo& repo, store::ObjectStore& objects) {
 
 std::vector<std::string> PromptStore::index_problems() {
   std::vector<std::string> problems;
-  GitIndex git = read_git(repo(), objects_);
+  GitIndex git = read_git(repo(), objects_, "");
   std::map<std::pair<std::string, int>, std::pair<std::string, std::string>> indexed;  // -> commit, status
   auto st = db_.prepare("SELECT name, version, commit_id, status FROM prompt_versions");
   while (st.step()) indexed[{st.get_text(0), static_cast<int>(st.get_int(1))}] = {st.get_text(2), st.get_text(3)};
@@ -540,7 +572,24 @@ std::vector<std::string> PromptStore::index_problems() {
 
 void PromptStore::rebuild_index() {
   util::FileLock lock(lock_file_);
-  GitIndex git = read_git(repo(), objects_);
+  rebuild_locked();
+}
+
+void PromptStore::catch_up() {
+  auto head = store::indexed_head(db_);
+  if (!head) return;  // not recorded yet (an older workspace): nothing to compare
+  auto tip = repo().resolve(store::k_default_branch);
+  if (!tip || *tip == *head) return;
+  // The branch moved without the indexes: a writer died between its commit and
+  // its index transaction, or something else committed. Version numbers and
+  // labels come from the index, so it must follow git before anything is added.
+  store::rebuild_index(db_, repo());
+  rebuild_locked();
+}
+
+void PromptStore::rebuild_locked() {
+  std::string tip = repo().resolve(store::k_default_branch).value_or("");
+  GitIndex git = read_git(repo(), objects_, tip);
   db_.write([&] {
     db_.exec("DELETE FROM prompt_versions; DELETE FROM prompt_labels; DELETE FROM prompt_events;");
     auto ins =
@@ -563,7 +612,63 @@ void PromptStore::rebuild_index() {
       ev.reset();
       ev.bind_all(e.name, e.kind, e.subject, e.from, e.to, e.actor, e.ts_ns, e.commit, e.reason).run();
     }
+    if (!tip.empty()) store::set_indexed_head(db_, tip);
   });
+}
+
+namespace {
+
+// The fan-out path of a flat-layout file, nullopt when `path` is not one (or its
+// stem is not a prompt name, which mlopsctl never wrote).
+std::optional<std::string> fanned_out(const std::string& path) {
+  for (std::string dir : {"prompts/", "deployments/"}) {
+    if (path.rfind(dir, 0) != 0) continue;
+    std::string file = path.substr(dir.size());
+    if (file.find('/') != std::string::npos) return std::nullopt;
+    auto dot = file.rfind('.');
+    if (dot == std::string::npos) return std::nullopt;
+    std::string stem = file.substr(0, dot), ext = file.substr(dot);
+    if (ext != ".yaml" && !(ext == ".txt" && dir == "prompts/")) return std::nullopt;
+    try {
+      check_name(stem);
+    } catch (const UsageError&) {
+      return std::nullopt;
+    }
+    return dir + fanout_dir(stem) + "/" + file;
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+std::vector<std::string> PromptStore::flat_layout_files() {
+  std::vector<std::string> out;
+  for (const auto& [path, _] : repo().files(store::k_default_branch))
+    if (fanned_out(path)) out.push_back(path);
+  return out;
+}
+
+std::size_t PromptStore::migrate_layout(const store::Author& author) {
+  util::FileLock lock(lock_file_);
+  catch_up();
+  auto flat = flat_layout_files();
+  if (flat.empty()) return 0;
+  store::FileChanges changes;
+  for (const auto& path : flat) {
+    auto content = repo().read(store::k_default_branch, path);
+    if (!content) continue;
+    changes[*fanned_out(path)] = std::move(*content);
+    changes[path] = std::nullopt;
+  }
+  std::string msg = "Move " + std::to_string(flat.size()) +
+                    " prompt files into fan-out directories\n\n"
+                    "prompts/NAME.yaml is now prompts/XX/NAME.yaml, and deployments/NAME.yaml\n"
+                    "deployments/XX/NAME.yaml, where XX is the first two hex digits of the\n"
+                    "SHA-256 of NAME. No prompt version changes.\n";
+  auto made = store::commit_tracked(db_, repo(), changes, author, msg);
+  audit::AuditLog(db_).append(author.name, "prompt.migrate", "layout",
+                              {{"files", flat.size()}, {"commit", made ? made->id : ""}});
+  return flat.size();
 }
 
 }  // namespace mlops::prompt

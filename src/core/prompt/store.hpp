@@ -1,8 +1,9 @@
 #pragma once
 // The prompt store. Each version of a prompt is a commit to the workspace
-// repository that writes prompts/NAME.yaml (or .txt for plain text) and carries
-// trailers (Prompt:, Prompt-Version:); label moves and review transitions are
-// commits to deployments/NAME.yaml with their own trailers. Git is the truth;
+// repository that writes prompts/XX/NAME.yaml (or .txt for plain text; XX is the
+// fan-out directory, see prompt_path()) and carries trailers (Prompt:,
+// Prompt-Version:); label moves and review transitions are commits to
+// deployments/XX/NAME.yaml with their own trailers. Git is the truth;
 // the SQLite tables are an index that makes reads O(1) in history length and
 // that rebuild_index() recreates from the trailers.
 #include <filesystem>
@@ -107,16 +108,37 @@ class PromptStore {
   std::vector<std::string> index_problems();
   void rebuild_index();
 
+  // Files at the tip of main still in the flat layout of older workspaces
+  // (prompts/NAME.yaml, prompts/NAME.txt, deployments/NAME.yaml).
+  std::vector<std::string> flat_layout_files();
+  // Moves them into their fan-out directories in one commit (no Prompt trailers,
+  // so the history of versions is unchanged); returns how many files moved.
+  std::size_t migrate_layout(const store::Author& author);
+
  private:
   std::optional<VersionInfo> latest(const std::string& name);
   VersionInfo read_version(const std::string& name, int version);
   void require_prompt(const std::string& name);
+  // Rebuilds the indexes when the tip of main is not the one they were last
+  // brought up to (store::indexed_head); called under prompts.lock by every writer.
+  void catch_up();
+  void rebuild_locked();
   store::GitRepo& repo() { return repo_fn_(); }
   store::Db& db_;
   RepoFn repo_fn_;
   std::filesystem::path lock_file_;
   store::ObjectStore objects_;
 };
+
+// Repository layout. A prompt's files live in a fan-out directory named by the
+// first two hex digits of the SHA-256 of its name (256 directories), so that a
+// commit rewrites a few small trees instead of one tree with an entry per prompt:
+//   prompts/XX/NAME.yaml (or .txt)   deployments/XX/NAME.yaml
+// Workspaces from before the fan-out kept prompts/NAME.yaml and
+// deployments/NAME.yaml; those still read, a prompt's next commit moves its file,
+// and migrate_layout() moves them all at once.
+std::string fanout_dir(const std::string& name);           // "3f"
+std::string prompt_path(const std::string& name, bool yaml);  // prompts/3f/NAME.yaml
 
 // Parses "NAME@REF" into its parts (REF empty when absent).
 std::pair<std::string, std::string> split_ref(const std::string& name_at_ref);

@@ -44,6 +44,26 @@ struct RefInfo {
 // A file change for commit(): content to write, or nullopt to delete the path.
 using FileChanges = std::map<std::string, std::optional<std::string>>;
 
+// Loose and packed objects of the repository, as on disk.
+struct ObjectCounts {
+  std::size_t loose = 0;
+  std::uint64_t loose_bytes = 0;
+  std::size_t packs = 0;
+  std::size_t packed = 0;  // objects in packs (as their indexes list them)
+  std::uint64_t pack_bytes = 0;
+};
+
+struct PackReport {
+  std::size_t loose_packed = 0;   // loose objects written into the new pack (and removed)
+  std::size_t packs_merged = 0;   // older packs folded into it (and removed)
+  std::size_t objects = 0;        // objects in the new pack
+  std::string pack;               // its name, pack-<sha1>; empty when nothing was packed
+};
+
+// Automatic packing: commit() packs when about this many objects are loose (git's
+// gc.auto default); 0 turns it off.
+inline constexpr std::size_t k_default_auto_pack = 6700;
+
 class GitRepo {
  public:
   // Creates a bare repository whose HEAD names `branch`.
@@ -91,6 +111,21 @@ class GitRepo {
   // nothing local changes.
   PullResult pull(const std::string& remote, const std::string& branch = k_default_branch);
 
+  // Objects on disk, loose and packed.
+  ObjectCounts object_counts() const;
+  // Writes every loose object into one new pack (deltified, like `git gc`) and
+  // folds into it each older pack smaller than twice what it already holds, so the
+  // number of packs stays logarithmic in the history; then removes the loose
+  // copies and the folded packs. Crash-safe: nothing is
+  // removed before the new pack and its index are complete, synced and verified to
+  // hold every object being removed, and a pack index without its pack (or the
+  // reverse) is ignored by git and libgit2 alike. Takes the pack lock, not the
+  // commit lock: commits go on while a pack is written (see the .cpp).
+  PackReport pack();
+  // commit() packs, once it has released the commit lock, after a commit that
+  // leaves about `loose_objects` or more loose objects; 0 = never.
+  void set_auto_pack(std::size_t loose_objects) { auto_pack_ = loose_objects; }
+
   // Problems found walking every reachable commit and tree (empty when healthy),
   // plus stale lock files left by a killed writer.
   std::vector<std::string> verify() const;
@@ -101,8 +136,17 @@ class GitRepo {
 
  private:
   GitRepo(git_repository* repo, fs::path path);
+  std::optional<CommitInfo> commit_locked(const FileChanges& changes, const Author& author, const std::string& message,
+                                          const std::string& branch,
+                                          const std::function<void(const CommitInfo&)>& while_locked);
+  PackReport pack_locked();
+  // A new handle: libgit2 keeps the packs a handle has opened mapped (and their
+  // disk space held) after they are removed, which a long-lived process notices.
+  void reopen();
+  bool auto_pack_due() const;
   git_repository* repo_;
   fs::path path_;
+  std::size_t auto_pack_ = k_default_auto_pack;
 };
 
 // Validates a repository path (see commit()); throws UsageError naming it.

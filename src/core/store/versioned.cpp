@@ -4,10 +4,29 @@
 
 namespace mlops::store {
 
+std::optional<std::string> indexed_head(Db& db) {
+  return db.query_text("SELECT value FROM meta WHERE key = 'git_head'");
+}
+
+void set_indexed_head(Db& db, const std::string& head) {
+  db.write([&] {
+    db.prepare("INSERT INTO meta(key, value) VALUES ('git_head', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value")
+        .bind_all(head)
+        .run();
+  });
+}
+
 std::optional<CommitInfo> commit_tracked(Db& db, GitRepo& repo, const FileChanges& changes, const Author& author,
-                                         const std::string& message) {
+                                         const std::string& message, const IndexUpdate& also) {
   return repo.commit(changes, author, message, k_default_branch, [&](const CommitInfo& c) {
     db.write([&] {
+      // Only from the parent: an index that already lags git keeps saying so.
+      db.prepare(
+            "INSERT INTO meta(key, value) VALUES ('git_head', ?) "
+            "ON CONFLICT(key) DO UPDATE SET value = excluded.value WHERE meta.value = ?")
+          .bind_all(c.id, c.parents.empty() ? std::string() : c.parents.front())
+          .run();
+      if (also) also(c);
       auto upsert = db.prepare(
           "INSERT INTO git_files(path, blob, commit_id) VALUES (?, ?, ?) "
           "ON CONFLICT(path) DO UPDATE SET blob = excluded.blob, commit_id = excluded.commit_id");

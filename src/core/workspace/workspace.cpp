@@ -2,6 +2,8 @@
 
 #include <unistd.h>
 
+#include <algorithm>
+
 #include "resources/resources.hpp"
 #include "store/versioned.hpp"
 #include "util/error.hpp"
@@ -81,6 +83,16 @@ store::Author git_config_identity(const config::EnvLookup& env) {
 
 }  // namespace
 
+std::size_t auto_pack_threshold(const config::Config& cfg) {
+  auto v = cfg.get("git.auto_pack");
+  if (!v) return store::k_default_auto_pack;
+  const std::string& s = v->value;
+  if (s.empty() || s.size() > 12 || !std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; }))
+    throw ConfigError(v->origin + ": git.auto_pack must be a whole number of loose objects (0 = never), not '" + s +
+                      "'");
+  return static_cast<std::size_t>(std::stoull(s));
+}
+
 store::Author identity(const config::Config& cfg, const config::EnvLookup& env) {
   store::Author a;
   if (auto v = cfg.get("user.name")) a.name = v->value;
@@ -119,7 +131,11 @@ store::ObjectStore& Workspace::objects() {
 }
 
 store::GitRepo& Workspace::git() {
-  if (!git_) git_ = std::make_unique<store::GitRepo>(store::GitRepo::open(paths_.repo()));
+  if (!git_) {
+    auto repo = std::make_unique<store::GitRepo>(store::GitRepo::open(paths_.repo()));
+    repo->set_auto_pack(auto_pack_threshold(config()));
+    git_ = std::move(repo);
+  }
   return *git_;
 }
 

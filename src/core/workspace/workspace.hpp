@@ -42,6 +42,8 @@ fs::path locate(const fs::path& cwd, const config::EnvLookup& env);
 
 // Who is acting: MLOPS_USER / user.name config / git config / $USER.
 store::Author identity(const config::Config& cfg, const config::EnvLookup& env);
+// git.auto_pack: loose objects that make a commit pack the repository (0 = never).
+std::size_t auto_pack_threshold(const config::Config& cfg);
 
 class Workspace {
  public:
