@@ -1,0 +1,203 @@
+#include "pii/scanner.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <optional>
+
+#include "pii/custom.hpp"
+#include "pii/detectors.hpp"
+
+namespace mlops::pii {
+namespace {
+
+using detail::Candidate;
+
+constexpr std::size_t k_chunk = 1 << 20;
+
+std::uint64_t code_points(const char* p, std::size_t len) {
+  std::uint64_t n = 0;
+  for (std::size_t i = 0; i < len; ++i) n += (static_cast<unsigned char>(p[i]) & 0xC0) != 0x80;
+  return n;
+}
+
+double round2(float c) { return std::round(static_cast<double>(c) * 100.0) / 100.0; }
+
+// Where lines start, for one chunk: the line number and start at the chunk's
+// scan position, plus the newlines the scan passed.
+struct LineState {
+  std::uint64_t line = 1;          // line number at the scan position
+  std::uint64_t line_start = 0;    // absolute offset of that line's first byte
+  std::uint64_t carried_cps = 0;   // code points of that line already dropped from the buffer
+};
+
+class ChunkEmitter {
+ public:
+  ChunkEmitter(const char* buf, std::size_t n, std::uint64_t base, const LineState& ls,
+               const std::vector<std::size_t>& newlines)
+      : buf_(buf), n_(n), base_(base), ls_(ls), newlines_(newlines) {}
+
+  Finding finalize(const Candidate& c, const std::string& rule_id) {
+    Finding f;
+    f.rule_id = rule_id;
+    f.confidence = round2(c.confidence);
+    f.offset = base_ + c.begin;
+    f.length = c.end - c.begin;
+    auto [line, col, line_begin] = position(c.begin);
+    f.line = line;
+    f.column = col;
+    auto [end_line, end_col, _] = position(c.end);
+    f.end_line = end_line;
+    f.end_column = end_col;
+    f.value.assign(buf_ + c.begin, c.end - c.begin);
+    f.allowed = allowed(line, line_begin, c.begin);
+    return f;
+  }
+
+ private:
+  struct Pos {
+    std::uint64_t line, column;
+    std::size_t line_begin;  // in the buffer (0 when the line began before it)
+  };
+  Pos position(std::size_t rel) const {
+    auto it = std::lower_bound(newlines_.begin(), newlines_.end(), rel);
+    std::size_t idx = static_cast<std::size_t>(it - newlines_.begin());
+    std::uint64_t line = ls_.line + idx;
+    if (idx > 0) {
+      std::size_t start = newlines_[idx - 1] + 1;
+      return {line, 1 + code_points(buf_ + start, rel - start), start};
+    }
+    if (ls_.line_start >= base_) {
+      std::size_t start = static_cast<std::size_t>(ls_.line_start - base_);
+      if (start <= rel) return {line, 1 + code_points(buf_ + start, rel - start), start};
+    }
+    return {line, 1 + ls_.carried_cps + code_points(buf_, rel), 0};
+  }
+  bool allowed(std::uint64_t line, std::size_t line_begin, std::size_t at) {
+    if (line == cached_line_) return cached_allowed_;
+    const void* nl = std::memchr(buf_ + at, '\n', n_ - at);
+    std::size_t line_end = nl ? static_cast<std::size_t>(static_cast<const char*>(nl) - buf_) : n_;
+    cached_line_ = line;
+    cached_allowed_ = memmem(buf_ + line_begin, line_end - line_begin, k_allow_marker.data(),
+                             k_allow_marker.size()) != nullptr;
+    return cached_allowed_;
+  }
+
+  const char* buf_;
+  std::size_t n_;
+  std::uint64_t base_;
+  const LineState& ls_;
+  const std::vector<std::size_t>& newlines_;
+  std::uint64_t cached_line_ = 0;
+  bool cached_allowed_ = false;
+};
+
+}  // namespace
+
+Scanner::Scanner(ScanOptions options, std::shared_ptr<const CustomRules> custom)
+    : options_(std::move(options)), custom_(std::move(custom)) {
+  for (const auto& r : rules())
+    enabled_.push_back(options_.rules.empty() || options_.rules.count(r.id) > 0);
+}
+
+std::vector<Rule> Scanner::rules() const {
+  auto b = builtin_rules();
+  std::vector<Rule> all(b.begin(), b.end());
+  if (custom_) all.insert(all.end(), custom_->rules().begin(), custom_->rules().end());
+  return all;
+}
+
+const Rule* Scanner::rule(std::string_view id) const {
+  if (const Rule* r = find_builtin(id)) return r;
+  if (custom_)
+    for (const auto& r : custom_->rules())
+      if (r.id == id) return &r;
+  return nullptr;
+}
+
+void Scanner::scan(const Reader& read, const Sink& sink) const {
+  const std::size_t capacity = detail::k_max_lookbehind + k_chunk + detail::k_max_lookahead;
+  std::unique_ptr<char[]> buffer(new char[capacity]);
+  char* buf = buffer.get();
+  std::size_t n = 0, pos = 0;
+  std::uint64_t base = 0;
+  bool eof = false;
+  LineState ls;
+  std::vector<Candidate> cands;
+  std::vector<std::size_t> newlines;
+  std::optional<Finding> held;
+  const auto builtin = builtin_rules();
+
+  auto rule_id = [&](std::uint32_t r) -> const std::string& {
+    return r < k_builtin_count ? builtin[r].id : custom_->rules()[r - k_builtin_count].id;
+  };
+
+  for (;;) {
+    while (!eof && n < capacity) {
+      std::size_t got = read(buf + n, capacity - n);
+      if (got == 0)
+        eof = true;
+      else
+        n += got;
+    }
+    const std::size_t limit = eof ? n : n - detail::k_max_lookahead;
+    cands.clear();
+    newlines.clear();
+    std::size_t stop = detail::scan_builtin(buf, n, pos, limit, cands, newlines);
+    if (custom_) custom_->find(buf, n, pos, stop, cands);
+
+    std::sort(cands.begin(), cands.end(), [](const Candidate& a, const Candidate& b) {
+      return a.begin != b.begin ? a.begin < b.begin : a.confidence > b.confidence;
+    });
+    ChunkEmitter emitter(buf, n, base, ls, newlines);
+    for (const auto& c : cands) {
+      if (c.confidence + 1e-6f < options_.min_confidence || !enabled_[c.rule]) continue;
+      const std::uint64_t begin = base + c.begin;
+      if (held && begin < held->offset + held->length) {
+        const double conf = round2(c.confidence);
+        if (conf > held->confidence || (conf == held->confidence && c.end - c.begin > held->length))
+          held = emitter.finalize(c, rule_id(c.rule));
+        continue;
+      }
+      if (held) sink(std::move(*held));
+      held = emitter.finalize(c, rule_id(c.rule));
+    }
+
+    ls.line += newlines.size();
+    if (!newlines.empty()) {
+      ls.line_start = base + newlines.back() + 1;
+      ls.carried_cps = 0;
+    }
+    pos = stop;
+    if (eof && pos >= n) break;
+    // Keep k_max_lookbehind bytes before the next scan position, drop the rest.
+    std::size_t drop = pos > detail::k_max_lookbehind ? pos - detail::k_max_lookbehind : 0;
+    if (drop > 0) {
+      if (ls.line_start < base + drop) {
+        std::size_t from = ls.line_start > base ? static_cast<std::size_t>(ls.line_start - base) : 0;
+        ls.carried_cps += code_points(buf + from, drop - from);
+      }
+      std::memmove(buf, buf + drop, n - drop);
+      n -= drop;
+      pos -= drop;
+      base += drop;
+    }
+  }
+  if (held) sink(std::move(*held));
+}
+
+std::vector<Finding> Scanner::scan(std::string_view text) const {
+  std::vector<Finding> out;
+  std::size_t off = 0;
+  scan(
+      [&](char* buf, std::size_t cap) {
+        std::size_t k = std::min(cap, text.size() - off);
+        std::memcpy(buf, text.data() + off, k);
+        off += k;
+        return k;
+      },
+      [&](Finding&& f) { out.push_back(std::move(f)); });
+  return out;
+}
+
+}  // namespace mlops::pii
