@@ -22,6 +22,7 @@ void add_cost_commands(CLI::App& app, Context& ctx);
 void add_llm_commands(CLI::App& app, Context& ctx);
 void add_audit_commands(CLI::App& app, Context& ctx);
 void add_trace_commands(CLI::App& app, Context& ctx);
+void add_pii_commands(CLI::App& app, Context& ctx);
 void add_torch_commands(CLI::App& app, Context& ctx);
 void add_completion_commands(CLI::App& app, Context& ctx);
 

@@ -38,8 +38,7 @@ class CustomRules {
   const std::vector<Rule>& rules() const { return rules_; }
   // Appends matches starting in [from, to) of b[0, n); candidate rule numbers
   // are k_builtin_count + the rule's index.
-  void find(const char* b, std::size_t n, std::size_t from, std::size_t to,
-            std::vector<detail::Candidate>& out) const;
+  void find(const char* b, std::size_t n, std::size_t from, std::size_t to, std::vector<detail::Candidate>& out) const;
 
  private:
   struct Compiled;

@@ -1,6 +1,9 @@
 #include "pii/detectors.hpp"
 
 #include <arpa/inet.h>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 #include <array>
 #include <cstring>
@@ -30,7 +33,10 @@ enum Flag : std::uint8_t {
 struct Tables {
   std::array<std::uint8_t, 256> anchor{};
   std::array<std::uint8_t, 256> flags{};
+  std::array<bool, 256> value_end{};  // ends an unquoted secret value
   constexpr Tables() {
+    for (int c = 0; c <= ' '; ++c) value_end[c] = true;
+    for (char c : std::string_view(",;)}]<>'\"`([")) value_end[static_cast<unsigned char>(c)] = true;
     for (int c = '0'; c <= '9'; ++c) {
       anchor[c] = a_digit;
       flags[c] = f_digit | f_hex | f_token | f_local | f_key | f_domain;
@@ -57,12 +63,24 @@ struct Tables {
 };
 constexpr Tables k_tables;
 
-inline bool has(char c, std::uint8_t f) { return (k_tables.flags[static_cast<unsigned char>(c)] & f) != 0; }
-inline bool is_digit(char c) { return c >= '0' && c <= '9'; }
-inline bool is_upper(char c) { return c >= 'A' && c <= 'Z'; }
-inline bool is_alpha(char c) { return has(c, f_upper | f_lower); }
-inline bool is_alnum(char c) { return has(c, f_upper | f_lower | f_digit); }
-inline char lower(char c) { return is_upper(c) ? static_cast<char>(c + 32) : c; }
+inline bool has(char c, std::uint8_t f) {
+  return (k_tables.flags[static_cast<unsigned char>(c)] & f) != 0;
+}
+inline bool is_digit(char c) {
+  return c >= '0' && c <= '9';
+}
+inline bool is_upper(char c) {
+  return c >= 'A' && c <= 'Z';
+}
+inline bool is_alpha(char c) {
+  return has(c, f_upper | f_lower);
+}
+inline bool is_alnum(char c) {
+  return has(c, f_upper | f_lower | f_digit);
+}
+inline char lower(char c) {
+  return is_upper(c) ? static_cast<char>(c + 32) : c;
+}
 
 bool contains_ci(std::string_view hay, std::string_view needle) {
   if (needle.size() > hay.size()) return false;
@@ -77,14 +95,14 @@ bool contains_ci(std::string_view hay, std::string_view needle) {
 struct Ctx {
   const char* b;
   std::size_t n;
-  std::vector<Candidate>& out;
+  ChunkScan& out;
 
   // The byte at i, or NUL outside the buffer (a boundary for every detector).
   char at(std::ptrdiff_t i) const { return i >= 0 && static_cast<std::size_t>(i) < n ? b[i] : '\0'; }
   std::string_view view(std::size_t from, std::size_t to) const { return {b + from, to - from}; }
   bool starts(std::size_t i, std::string_view s) const { return i + s.size() <= n && view(i, i + s.size()) == s; }
   void add(BuiltinRule rule, float confidence, std::size_t begin, std::size_t end) {
-    out.push_back({rule, confidence, begin, end});
+    out.candidates.push_back({rule, confidence, begin, end});
   }
   std::size_t run(std::size_t i, std::uint8_t f, std::size_t max) const {
     std::size_t j = i;
@@ -104,6 +122,7 @@ struct Ctx {
 constexpr std::string_view k_passport_words[] = {"passport", "여권"};
 constexpr std::string_view k_license_words[] = {"driver", "licence", "license", "운전", "면허"};
 constexpr std::string_view k_ssn_words[] = {"ssn", "social security"};
+constexpr std::string_view k_rrn_words[] = {"주민", "외국인", "rrn", "resident", "registration"};
 constexpr std::string_view k_brn_words[] = {"business", "brn", "사업자"};
 
 std::size_t skip_digits(const Ctx& c, std::size_t i) {
@@ -144,13 +163,17 @@ bool lens_are(const Groups& g, int k, std::initializer_list<std::size_t> lens) {
 
 bool card_grouping(const Groups& g, int k) {
   if (lens_are(g, k, {4, 6, 5}) || lens_are(g, k, {4, 6, 4})) return true;
-  if (k < 4 || k > 5) return false;
+  // Five groups (19 digits) only with dashes: after spaces, a fifth group is as
+  // likely the next number in the sentence.
+  if (k < 4 || k > 5 || (k == 5 && g.sep == ' ')) return false;
   for (int i = 0; i + 1 < k; ++i)
     if (g.len(i) != 4) return false;
   return g.len(k - 1) >= 1 && g.len(k - 1) <= 4;
 }
 
-bool kr_mobile_prefix(int p3) { return p3 == 10 || p3 == 11 || (p3 >= 16 && p3 <= 19); }
+bool kr_mobile_prefix(int p3) {
+  return p3 == 10 || p3 == 11 || (p3 >= 16 && p3 <= 19);
+}
 bool kr_area_prefix(int p3) {
   return (p3 >= 31 && p3 <= 33) || (p3 >= 41 && p3 <= 44) || (p3 >= 51 && p3 <= 55) || (p3 >= 61 && p3 <= 64) ||
          p3 == 70;
@@ -180,9 +203,14 @@ std::optional<Match> match_numeric(const Ctx& c, const Groups& g, int k) {
 
   if (k == 1) {
     if (total >= 13 && total <= 19 && card_issuer_known(d) && luhn_valid(d)) return Match{k_credit_card, 0.85f};
-    if (total == 13) return match_rrn(d, 0.85f, 0.4f);
+    // Unseparated, a 13-digit number is as likely a millisecond timestamp: context decides.
+    if (total == 13) {
+      bool ctx = c.context(begin, k_rrn_words);
+      return match_rrn(d, ctx ? 0.85f : 0.45f, ctx ? 0.5f : 0.3f);
+    }
     if (total == 11 && d.substr(0, 3) == "010") return Match{k_phone_kr, 0.7f};
-    if ((total == 10 || total == 11) && d[0] == '0' && kr_mobile_prefix(dg.value(1, 2))) return Match{k_phone_kr, 0.55f};
+    if ((total == 10 || total == 11) && d[0] == '0' && kr_mobile_prefix(dg.value(1, 2)))
+      return Match{k_phone_kr, 0.55f};
     if (total == 10 && kr_brn_valid(d) && c.context(begin, k_brn_words)) return Match{k_kr_brn, 0.8f};
     if (total == 9 && ssn_valid(d) && c.context(begin, k_ssn_words)) return Match{k_us_ssn, 0.75f};
     return std::nullopt;
@@ -277,18 +305,21 @@ std::size_t numeric(Ctx& c, std::size_t i) {
   return g.end[0];
 }
 
-// +CC… with spaces, dashes, dots or parentheses between digits.
+// +CC… with spaces, dashes, dots or parentheses between digits. A space may
+// also separate the number from a count in the prose after it, so the number
+// ends at the longest group boundary whose digit count fits the country.
 std::size_t e164(Ctx& c, std::size_t i) {
   if (is_alnum(c.at(static_cast<std::ptrdiff_t>(i) - 2))) return 0;
-  std::size_t p = i, last_end = 0, best_end = 0;
+  std::size_t p = i;
   char digits[16];
-  std::size_t nd = 0, best_nd = 0;
+  std::size_t nd = 0;
+  std::size_t ends[16], counts[16], ne = 0;  // after each digit group
   while (p < c.n && nd < 16) {
     if (is_digit(c.b[p])) {
       digits[nd++] = c.b[p++];
       if (p >= c.n || !is_digit(c.b[p])) {
-        last_end = p;
-        if (nd >= 8 && nd <= 15) best_end = last_end, best_nd = nd;
+        ends[ne] = p;
+        counts[ne++] = nd;
       }
       continue;
     }
@@ -300,19 +331,17 @@ std::size_t e164(Ctx& c, std::size_t i) {
     }
     break;
   }
-  if (!best_end || is_alpha(c.at(static_cast<std::ptrdiff_t>(best_end)))) return 0;
-  std::string_view d(digits, best_nd);
-  if (d[0] == '0') return 0;
-  if (d.starts_with("82")) {
-    if (best_nd < 10 || best_nd > 12) return 0;
-    c.add(k_phone_kr, 0.9f, i - 1, best_end);
-  } else if (d[0] == '1') {
-    if (best_nd != 11 || d[1] < '2' || d[4] < '2') return 0;
-    c.add(k_phone_us, 0.9f, i - 1, best_end);
-  } else {
-    c.add(k_phone_e164, 0.85f, i - 1, best_end);
+  if (nd < 8 || digits[0] == '0') return 0;
+  const std::string_view d(digits, nd);
+  const bool kr = d.starts_with("82"), us = d[0] == '1';
+  for (std::size_t k = ne; k-- > 0;) {
+    const std::size_t n = counts[k], end = ends[k];
+    bool fits = kr ? n >= 10 && n <= 12 : us ? n == 11 && d[1] >= '2' && d[4] >= '2' : n >= 8 && n <= 13;
+    if (!fits || is_alpha(c.at(static_cast<std::ptrdiff_t>(end)))) continue;
+    c.add(kr ? k_phone_kr : us ? k_phone_us : k_phone_e164, kr || us ? 0.9f : 0.85f, i - 1, end);
+    return end;
   }
-  return best_end;
+  return 0;
 }
 
 // (AAA) EEE-NNNN
@@ -360,7 +389,7 @@ std::size_t iban(Ctx& c, std::size_t i) {
     }
   }
   if (static_cast<int>(nc) != len || is_alnum(c.at(static_cast<std::ptrdiff_t>(p)))) return 0;
-  if (!iban_valid({compact, nc})) return 0;
+  if (!iban_valid({compact, nc})) return p;  // IBAN-shaped: its digit groups are no card or phone either
   c.add(k_iban, 0.95f, i - 2, p);
   return p;
 }
@@ -405,8 +434,8 @@ std::size_t on_digit(Ctx& c, std::size_t i) {
 // ------------------------------------------------------------------ email
 
 bool file_extension(std::string_view tld) {
-  static constexpr std::string_view exts[] = {"png", "jpg", "jpeg", "gif", "svg", "webp", "js",  "css", "ts",
-                                              "py",  "md",  "txt",  "json", "yaml", "yml", "ico", "map"};
+  static constexpr std::string_view exts[] = {"png", "jpg", "jpeg", "gif",  "svg",  "webp", "js",  "css", "ts",
+                                              "py",  "md",  "txt",  "json", "yaml", "yml",  "ico", "map"};
   for (auto e : exts)
     if (tld.size() == e.size() && contains_ci(tld, e)) return true;
   return false;
@@ -445,7 +474,9 @@ std::size_t on_at(Ctx& c, std::size_t i) {
 
 // ------------------------------------------------------------------ tokens
 
-bool low_entropy(std::string_view body, double bits) { return shannon_entropy(body) < bits; }
+bool low_entropy(std::string_view body, double bits) {
+  return shannon_entropy(body) < bits;
+}
 
 bool has_digit_and_letter(std::string_view s) {
   bool d = false, l = false;
@@ -468,7 +499,8 @@ std::size_t sk_key(Ctx& c, std::size_t i) {
     return end;
   }
   std::string_view key = body.starts_with("proj-") ? body.substr(5) : body;
-  if (key.size() < 20 || low_entropy(key, 3.5) || !has_digit_and_letter(key)) return end;
+  // Long keys are random enough to lack a digit now and then; short ones must mix.
+  if (key.size() < 20 || low_entropy(key, 3.5) || (key.size() < 40 && !has_digit_and_letter(key))) return end;
   c.add(k_openai_key, key.size() >= 40 ? 0.95f : 0.8f, i - 2, end);
   return end;
 }
@@ -506,7 +538,8 @@ std::size_t github(Ctx& c, std::size_t i) {
 
 // AKIA/ASIA/ABIA/ACCA + 16: the anchor is the 'I' (or 'C') at index 2.
 std::size_t aws(Ctx& c, std::size_t i) {
-  if (i < 2 || c.b[i - 2] != 'A' || !std::strchr("KSB", c.b[i - 1]) || c.at(static_cast<std::ptrdiff_t>(i) + 1) != 'A')
+  if (i < 2 || c.b[i - 2] != 'A' || !c.b[i - 1] || !std::strchr("KSB", c.b[i - 1]) ||
+      c.at(static_cast<std::ptrdiff_t>(i) + 1) != 'A')
     return i + 1;
   if (is_alnum(c.at(static_cast<std::ptrdiff_t>(i) - 3))) return i + 1;
   std::size_t end = c.run(i + 2, f_upper | f_digit, 17);
@@ -597,8 +630,9 @@ std::size_t ipv6(Ctx& c, std::size_t i) {
   if (is_alnum(before) || before == '_') return 0;
   std::size_t e = i;
   while (e < c.n && e - s < 46 && v6(c.b[e])) ++e;
-  while (e > i && (c.b[e - 1] == '.' || (c.b[e - 1] == ':' && c.b[e - 2] != ':'))) --e;
-  if (e - s > 45 || e - s < 6 || is_alnum(c.at(static_cast<std::ptrdiff_t>(e))) || c.at(static_cast<std::ptrdiff_t>(e)) == '_')
+  while (e > i && (c.b[e - 1] == '.' || (c.b[e - 1] == ':' && c.at(static_cast<std::ptrdiff_t>(e) - 2) != ':'))) --e;
+  if (e - s > 45 || e - s < 6 || is_alnum(c.at(static_cast<std::ptrdiff_t>(e))) ||
+      c.at(static_cast<std::ptrdiff_t>(e)) == '_')
     return 0;
   std::string_view text = c.view(s, e);
   int colons = 0;
@@ -616,8 +650,9 @@ std::size_t ipv6(Ctx& c, std::size_t i) {
 }
 
 bool placeholder(std::string_view v) {
-  if (v.empty() || std::strchr("$<{%*[(", v[0])) return true;
-  static constexpr std::string_view words[] = {"xxx",  "***",         "example",  "changeme", "your",
+  if (v.empty() || std::strchr("$<{*[(", v[0])) return true;
+  if (v[0] == '%' && (v.size() < 3 || v[1] == '(' || v.back() == '%')) return true;  // %s, %(name)s, %VAR%
+  static constexpr std::string_view words[] = {"xxx",   "***",         "example",  "changeme", "your",
                                                "dummy", "placeholder", "redacted", "...",      "<"};
   for (auto w : words)
     if (contains_ci(v, w)) return true;
@@ -667,16 +702,16 @@ void generic_secret(Ctx& c, std::size_t i) {
   for (std::ptrdiff_t p = ks; p < ke; ++p)
     if (is_alnum(c.b[p])) key[kn++] = lower(c.b[p]);
   std::string_view k(key, kn);
-  static constexpr std::string_view not_values[] = {"env",   "name", "file", "path",   "url",  "uri",  "id",
-                                                    "type",  "count", "limit", "length", "size", "s",   "format",
-                                                    "prefix", "header", "field", "max",   "min", "ttl", "timeout",
-                                                    "expiry", "expires", "at",   "mode",  "policy", "hash", "kind"};
+  static constexpr std::string_view not_values[] = {"env",    "name",    "file",  "path",   "url",    "uri",  "id",
+                                                    "type",   "count",   "limit", "length", "size",   "s",    "format",
+                                                    "prefix", "header",  "field", "max",    "min",    "ttl",  "timeout",
+                                                    "expiry", "expires", "at",    "mode",   "policy", "hash", "kind"};
   for (auto suffix : not_values)
     if (k.ends_with(suffix) && !(suffix == "s" && (k.ends_with("pass") || k.ends_with("credentials")))) return;
   bool password = k.find("password") != std::string_view::npos || k.find("passwd") != std::string_view::npos ||
                   k.find("passphrase") != std::string_view::npos || k.ends_with("pwd") || k.ends_with("pass");
   bool token = false;
-  static constexpr std::string_view token_words[] = {"secret",  "token",      "apikey",  "accesskey", "privatekey",
+  static constexpr std::string_view token_words[] = {"secret",  "token",      "apikey",     "accesskey", "privatekey",
                                                      "authkey", "credential", "signingkey", "clientkey", "sessionkey"};
   for (auto w : token_words) token = token || k.find(w) != std::string_view::npos;
   if (!password && !token) return;
@@ -689,14 +724,13 @@ void generic_secret(Ctx& c, std::size_t i) {
   std::size_t vs = p;
   while (p < c.n && p - vs < 256) {
     char ch = c.b[p];
-    if (quoted ? (ch == quote || ch == '\n') : (static_cast<unsigned char>(ch) <= ' ' || std::strchr(",;)}]<>'\"`([", ch)))
-      break;
+    if (quoted ? (ch == quote || ch == '\n') : k_tables.value_end[static_cast<unsigned char>(ch)]) break;
     ++p;
   }
   std::size_t ve = p;
   std::string_view v = c.view(vs, ve);
-  if (quoted ? c.at(static_cast<std::ptrdiff_t>(ve)) != quote : (c.at(static_cast<std::ptrdiff_t>(ve)) == '(' ||
-                                                                 c.at(static_cast<std::ptrdiff_t>(ve)) == '['))
+  if (quoted ? c.at(static_cast<std::ptrdiff_t>(ve)) != quote
+             : (c.at(static_cast<std::ptrdiff_t>(ve)) == '(' || c.at(static_cast<std::ptrdiff_t>(ve)) == '['))
     return;
   if (v.size() > 200 || placeholder(v)) return;
   static constexpr std::string_view literals[] = {"true", "false", "null", "none", "nil", "required", "optional"};
@@ -711,6 +745,10 @@ void generic_secret(Ctx& c, std::size_t i) {
 }
 
 std::size_t on_colon(Ctx& c, std::size_t i) {
+  if (i >= 5 && c.view(i - 5, i) == "mlops" && c.starts(i + 1, "allow-pii")) {
+    c.out.markers.push_back(i);
+    return i + 10;
+  }
   if (c.at(static_cast<std::ptrdiff_t>(i) + 1) == '/' && c.at(static_cast<std::ptrdiff_t>(i) + 2) == '/')
     return url_credentials(c, i);
   if (has(c.at(static_cast<std::ptrdiff_t>(i) - 1), f_hex) || c.at(static_cast<std::ptrdiff_t>(i) + 1) == ':' ||
@@ -736,17 +774,42 @@ std::size_t on_dash(Ctx& c, std::size_t i) {
   return i + 1;
 }
 
+// Skips 16 bytes at a time while none of them can be an anchor (SSE2, which
+// every x86-64 has): the ranges 0x30-0x3D (digits : ; < =), 0x49-0x4A (I J)
+// and the bytes '\n' '-' '@' '_' 'z'. Returns the first position that may be one.
+std::size_t skip_plain(const char* b, std::size_t i, std::size_t to) {
+#if defined(__SSE2__)
+  const __m128i lo1 = _mm_set1_epi8(0x30), span1 = _mm_set1_epi8(0x3D - 0x30);
+  const __m128i lo2 = _mm_set1_epi8(0x49), span2 = _mm_set1_epi8(1);
+  const __m128i nl = _mm_set1_epi8('\n'), dash = _mm_set1_epi8('-'), at = _mm_set1_epi8('@');
+  const __m128i under = _mm_set1_epi8('_'), z = _mm_set1_epi8('z');
+  while (i + 16 <= to) {
+    __m128i x = _mm_loadu_si128(reinterpret_cast<const __m128i*>(b + i));
+    __m128i d1 = _mm_sub_epi8(x, lo1), d2 = _mm_sub_epi8(x, lo2);
+    __m128i hit =
+        _mm_or_si128(_mm_cmpeq_epi8(_mm_min_epu8(d1, span1), d1), _mm_cmpeq_epi8(_mm_min_epu8(d2, span2), d2));
+    hit = _mm_or_si128(hit, _mm_or_si128(_mm_cmpeq_epi8(x, nl), _mm_cmpeq_epi8(x, dash)));
+    hit = _mm_or_si128(hit, _mm_or_si128(_mm_cmpeq_epi8(x, at), _mm_cmpeq_epi8(x, under)));
+    hit = _mm_or_si128(hit, _mm_cmpeq_epi8(x, z));
+    int mask = _mm_movemask_epi8(hit);
+    if (mask) return i + static_cast<std::size_t>(__builtin_ctz(static_cast<unsigned>(mask)));
+    i += 16;
+  }
+#else
+  (void)b;
+#endif
+  return i;
+}
+
 }  // namespace
 
-std::size_t scan_builtin(const char* b, std::size_t n, std::size_t from, std::size_t to, std::vector<Candidate>& out,
-                         std::vector<std::size_t>& newlines) {
+std::size_t scan_builtin(const char* b, std::size_t n, std::size_t from, std::size_t to, ChunkScan& out) {
   Ctx c{b, n, out};
+  auto& newlines = out.newlines;
   const auto& anchor = k_tables.anchor;
   std::size_t i = from;
   while (i < to) {
-    while (i + 4 <= to && !(anchor[static_cast<unsigned char>(b[i])] | anchor[static_cast<unsigned char>(b[i + 1])] |
-                            anchor[static_cast<unsigned char>(b[i + 2])] | anchor[static_cast<unsigned char>(b[i + 3])]))
-      i += 4;
+    i = skip_plain(b, i, to);
     while (i < to && !anchor[static_cast<unsigned char>(b[i])]) ++i;
     if (i >= to) break;
     std::size_t next;
@@ -755,19 +818,36 @@ std::size_t scan_builtin(const char* b, std::size_t n, std::size_t from, std::si
         newlines.push_back(i);
         ++i;
         continue;
-      case a_digit: next = on_digit(c, i); break;
-      case a_at: next = on_at(c, i); break;
-      case a_colon: next = on_colon(c, i); break;
+      case a_digit:
+        next = on_digit(c, i);
+        break;
+      case a_at:
+        next = on_at(c, i);
+        break;
+      case a_colon:
+        next = on_colon(c, i);
+        break;
       case a_eq:
         generic_secret(c, i);
         next = i + 1;
         break;
-      case a_dash: next = on_dash(c, i); break;
-      case a_under: next = github(c, i); break;
-      case a_cap_i: next = aws(c, i); break;
-      case a_z: next = google(c, i); break;
-      case a_cap_j: next = jwt(c, i); break;
-      default: next = i + 1;
+      case a_dash:
+        next = on_dash(c, i);
+        break;
+      case a_under:
+        next = github(c, i);
+        break;
+      case a_cap_i:
+        next = aws(c, i);
+        break;
+      case a_z:
+        next = google(c, i);
+        break;
+      case a_cap_j:
+        next = jwt(c, i);
+        break;
+      default:
+        next = i + 1;
     }
     if (next <= i) next = i + 1;
     // Newlines inside what a handler consumed (a key block) still count.

@@ -22,11 +22,21 @@ struct Candidate {
 inline constexpr std::size_t k_max_lookbehind = 256;
 inline constexpr std::size_t k_max_lookahead = 16 * 1024;  // a private-key block
 
+struct ChunkScan {
+  std::vector<Candidate> candidates;
+  std::vector<std::size_t> newlines;  // offset of every '\n' passed, ascending
+  std::vector<std::size_t> markers;   // offset of the ':' of every "mlops:allow-pii", ascending
+  void clear() {
+    candidates.clear();
+    newlines.clear();
+    markers.clear();
+  }
+};
+
 // Finds candidates anchored in [from, to) of b[0, n): handlers may read
-// b[from - k_max_lookbehind, to + k_max_lookahead) clipped to [0, n). Appends the
-// offsets of every '\n' it passes to `newlines` and returns where it stopped
-// (>= to; past `to` when a match or a digit run crosses it).
-std::size_t scan_builtin(const char* b, std::size_t n, std::size_t from, std::size_t to, std::vector<Candidate>& out,
-                         std::vector<std::size_t>& newlines);
+// b[from - k_max_lookbehind, to + k_max_lookahead) clipped to [0, n). Returns
+// where it stopped (>= to; past `to` when a match or a digit run crosses it);
+// newlines and markers cover [from, that point).
+std::size_t scan_builtin(const char* b, std::size_t n, std::size_t from, std::size_t to, ChunkScan& out);
 
 }  // namespace mlops::pii::detail

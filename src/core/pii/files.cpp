@@ -7,7 +7,9 @@
 #include <atomic>
 #include <cerrno>
 #include <cstring>
+#include <exception>
 #include <fstream>
+#include <mutex>
 #include <thread>
 
 #include "util/error.hpp"
@@ -240,8 +242,8 @@ Walk collect_files(const std::vector<std::string>& paths, const WalkOptions& opt
   return out;
 }
 
-FileResult scan_path(const Scanner& scanner, const std::string& path, bool binary) {
-  FileResult r;
+FileStatus scan_path(const Scanner& scanner, const std::string& path, bool binary, const Scanner::Sink& sink) {
+  FileStatus r;
   r.path = path;
   int fd = path == "-" ? STDIN_FILENO : ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
@@ -256,7 +258,7 @@ FileResult scan_path(const Scanner& scanner, const std::string& path, bool binar
       ssize_t k = ::read(fd, buf + got, cap - got);
       if (k < 0) {
         if (errno == EINTR) continue;
-        throw RuntimeError(path + ": read failed: " + std::strerror(errno));
+        throw RuntimeError(std::string("read failed: ") + std::strerror(errno));
       }
       if (k == 0) break;
       got += static_cast<std::size_t>(k);
@@ -273,7 +275,7 @@ FileResult scan_path(const Scanner& scanner, const std::string& path, bool binar
     return got;
   };
   try {
-    scanner.scan(read_some, [&](Finding&& f) { r.findings.push_back(std::move(f)); });
+    scanner.scan(read_some, sink);
   } catch (const std::exception& e) {
     r.error = e.what();
   }
@@ -281,19 +283,34 @@ FileResult scan_path(const Scanner& scanner, const std::string& path, bool binar
   return r;
 }
 
-std::vector<FileResult> scan_paths(const Scanner& scanner, const std::vector<std::string>& paths, bool binary,
-                                   unsigned threads) {
-  std::vector<FileResult> results(paths.size());
+FileResult scan_path(const Scanner& scanner, const std::string& path, bool binary) {
+  FileResult r;
+  static_cast<FileStatus&>(r) =
+      scan_path(scanner, path, binary, [&](Finding&& f) { r.findings.push_back(std::move(f)); });
+  return r;
+}
+
+void scan_paths(const Scanner& scanner, const std::vector<std::string>& paths, bool binary, unsigned threads,
+                const FileFindingSink& sink, const FileDone& done) {
   std::atomic<std::size_t> next{0};
+  std::exception_ptr failure;
+  std::mutex failure_mutex;
   auto work = [&] {
-    for (std::size_t i; (i = next.fetch_add(1)) < paths.size();) results[i] = scan_path(scanner, paths[i], binary);
+    try {
+      for (std::size_t i; (i = next.fetch_add(1)) < paths.size();)
+        done(i, scan_path(scanner, paths[i], binary, [&](Finding&& f) { sink(i, std::move(f)); }));
+    } catch (...) {  // from a callback: stop everyone, rethrow on the calling thread
+      std::lock_guard lock(failure_mutex);
+      if (!failure) failure = std::current_exception();
+      next = paths.size();
+    }
   };
   threads = std::max(1u, std::min<unsigned>(threads, static_cast<unsigned>(paths.size())));
   std::vector<std::thread> pool;
   for (unsigned t = 1; t < threads; ++t) pool.emplace_back(work);
   work();
   for (auto& t : pool) t.join();
-  return results;
+  if (failure) std::rethrow_exception(failure);
 }
 
 }  // namespace mlops::pii

@@ -4,6 +4,7 @@
 // many files on several threads.
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -31,19 +32,27 @@ struct Walk {
 // argument throws NotFoundError.
 Walk collect_files(const std::vector<std::string>& paths, const WalkOptions& options);
 
-struct FileResult {
+struct FileStatus {
   std::string path;
-  std::vector<Finding> findings;
   std::uint64_t bytes = 0;
   bool binary = false;  // skipped: a NUL byte in the first 8000 bytes
   std::string error;    // could not be read (the scan of other files goes on)
 };
 
-// "-" is standard input. Binary inputs are skipped unless `binary`.
+// "-" is standard input. Binary inputs are skipped unless `binary`. Findings go
+// to `sink` as they are found, so memory does not grow with the input.
+FileStatus scan_path(const Scanner& scanner, const std::string& path, bool binary, const Scanner::Sink& sink);
+
+struct FileResult : FileStatus {
+  std::vector<Finding> findings;
+};
 FileResult scan_path(const Scanner& scanner, const std::string& path, bool binary);
 
-// Scans files on `threads` threads; results in the order of `paths`.
-std::vector<FileResult> scan_paths(const Scanner& scanner, const std::vector<std::string>& paths, bool binary,
-                                   unsigned threads);
+// Scans `paths` on `threads` threads. Both callbacks run on the worker threads
+// (the caller synchronizes): every finding of file i, then done(i) once.
+using FileFindingSink = std::function<void(std::size_t file, Finding&& finding)>;
+using FileDone = std::function<void(std::size_t file, FileStatus&& status)>;
+void scan_paths(const Scanner& scanner, const std::vector<std::string>& paths, bool binary, unsigned threads,
+                const FileFindingSink& sink, const FileDone& done);
 
 }  // namespace mlops::pii

@@ -8,7 +8,9 @@
 namespace mlops::pii {
 namespace {
 
-bool alnum(unsigned char c) { return (c >= '0' && c <= '9') || ((c | 32) >= 'a' && (c | 32) <= 'z') || c >= 0x80; }
+bool alnum(unsigned char c) {
+  return (c >= '0' && c <= '9') || ((c | 32) >= 'a' && (c | 32) <= 'z') || c >= 0x80;
+}
 
 std::string shape(std::string_view v, std::size_t keep_last) {
   std::string out(v);
@@ -97,8 +99,10 @@ std::string mask_value(std::string_view value, const Rule& rule, const MaskOptio
     case MaskMode::mask:
       if (rule.id == "email") return "***@***";
       return shape(value, 0);
-    case MaskMode::redact: return {};
-    case MaskMode::replace: return "<" + rule.placeholder + ">";
+    case MaskMode::redact:
+      return {};
+    case MaskMode::replace:
+      return "<" + rule.placeholder + ">";
     case MaskMode::hash: {
       util::Sha256 h;
       h.update(options.salt);
@@ -106,7 +110,8 @@ std::string mask_value(std::string_view value, const Rule& rule, const MaskOptio
       h.update(value);
       return "<" + rule.placeholder + "#" + h.hex().substr(0, 16) + ">";
     }
-    case MaskMode::partial: return shape(value, 4);
+    case MaskMode::partial:
+      return shape(value, 4);
   }
   return {};
 }
@@ -128,9 +133,9 @@ MaskResult mask_text(std::string_view text, const Scanner& scanner, const MaskOp
 
 const std::vector<std::string>& default_sensitive_keys() {
   static const std::vector<std::string> keys = {
-      "email",         "password",      "passwd",        "ssn",      "phone",  "token", "api_key",
-      "secret",        "authorization", "credit_card",   "card_number", "iban", "rrn",  "resident_registration",
-      "private_key",   "cookie"};
+      "email",       "password",      "passwd",      "ssn",         "phone", "token", "api_key",
+      "secret",      "authorization", "credit_card", "card_number", "iban",  "rrn",   "resident_registration",
+      "private_key", "cookie"};
   return keys;
 }
 
@@ -140,7 +145,8 @@ MaskResult mask_json(std::string_view input, const Scanner& scanner, const MaskO
   for (const auto* list : {&default_sensitive_keys(), &extra_keys})
     for (const auto& k : *list) {
       std::string placeholder;
-      for (char c : k) placeholder.push_back(c == '-' ? '_' : static_cast<char>(std::toupper(static_cast<unsigned char>(c))));
+      for (char c : k)
+        placeholder.push_back(c == '-' ? '_' : static_cast<char>(std::toupper(static_cast<unsigned char>(c))));
       m.keys.emplace_back(normalize_key(k), placeholder);
     }
   auto dump = [](const nlohmann::json& j, int indent) {

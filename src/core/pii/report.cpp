@@ -1,7 +1,6 @@
 #include "pii/report.hpp"
 
 #include <cstdio>
-#include <map>
 
 #include "util/error.hpp"
 #include "util/fs.hpp"
@@ -24,16 +23,23 @@ std::string uri_encode(std::string_view path) {
   return out;
 }
 
-const char* level(const Rule& r) { return r.category == Category::secret || r.validated ? "error" : "warning"; }
+const char* level(const Rule& r) {
+  return r.category == Category::secret || r.validated ? "error" : "warning";
+}
 
 const char* severity(const Rule& r) {
   switch (r.category) {
-    case Category::secret: return "9.0";
+    case Category::secret:
+      return "9.0";
     case Category::financial:
-    case Category::government: return "8.0";
-    case Category::contact: return "5.0";
-    case Category::network: return "3.0";
-    case Category::custom: return "5.0";
+    case Category::government:
+      return "8.0";
+    case Category::contact:
+      return "5.0";
+    case Category::network:
+      return "3.0";
+    case Category::custom:
+      return "5.0";
   }
   return "5.0";
 }
@@ -65,8 +71,7 @@ std::set<std::string> load_baseline(const std::filesystem::path& file) {
     throw ConfigError(file.string() + ": not a pii baseline (a JSON object with a fingerprints list)", hint);
   std::set<std::string> out;
   for (const auto& f : doc["fingerprints"]) {
-    if (!f.is_string())
-      throw ConfigError(file.string() + ": fingerprints must be strings, found " + f.dump(), hint);
+    if (!f.is_string()) throw ConfigError(file.string() + ": fingerprints must be strings, found " + f.dump(), hint);
     out.insert(f.get<std::string>());
   }
   return out;
@@ -79,21 +84,24 @@ void write_baseline(const std::filesystem::path& file, const std::set<std::strin
 
 nlohmann::json finding_json(const Reported& r, const std::string& masked, bool show_values) {
   const Finding& f = r.finding;
-  nlohmann::json j = {{"path", r.path},       {"line", f.line},
-                      {"column", f.column},   {"end_line", f.end_line},
-                      {"end_column", f.end_column}, {"offset", f.offset},
-                      {"length", f.length},   {"rule", f.rule_id},
-                      {"confidence", f.confidence}, {"fingerprint", r.fingerprint},
+  nlohmann::json j = {{"path", r.path},
+                      {"line", f.line},
+                      {"column", f.column},
+                      {"end_line", f.end_line},
+                      {"end_column", f.end_column},
+                      {"offset", f.offset},
+                      {"length", f.length},
+                      {"rule", f.rule_id},
+                      {"confidence", f.confidence},
+                      {"fingerprint", r.fingerprint},
                       {"masked", masked}};
   if (show_values) j["value"] = f.value;
   return j;
 }
 
-nlohmann::json sarif(const std::vector<Rule>& rules, const std::vector<Reported>& results, const std::string& version) {
+nlohmann::json sarif_log(const std::vector<Rule>& rules, const std::string& version) {
   nlohmann::json jrules = nlohmann::json::array();
-  std::map<std::string, std::size_t> index;
   for (const auto& r : rules) {
-    index[r.id] = jrules.size();
     jrules.push_back({{"id", r.id},
                       {"name", r.name},
                       {"shortDescription", {{"text", r.name}}},
@@ -107,41 +115,43 @@ nlohmann::json sarif(const std::vector<Rule>& rules, const std::vector<Reported>
                         {"precision", r.validated ? "very-high" : "high"},
                         {"security-severity", severity(r)}}}});
   }
-  nlohmann::json jresults = nlohmann::json::array();
-  for (const auto& rep : results) {
-    const Finding& f = rep.finding;
-    auto it = index.find(f.rule_id);
-    const Rule* rule = it == index.end() ? nullptr : &rules[it->second];
-    char conf[16];
-    std::snprintf(conf, sizeof conf, "%.2f", f.confidence);
-    nlohmann::json res = {
-        {"ruleId", f.rule_id},
-        {"level", rule ? level(*rule) : "warning"},
-        {"message", {{"text", (rule ? rule->name : f.rule_id) + " (confidence " + conf + ")"}}},
-        {"locations",
-         {{{"physicalLocation",
-            {{"artifactLocation", {{"uri", uri_encode(rep.path)}, {"uriBaseId", "%SRCROOT%"}}},
-             {"region",
-              {{"startLine", f.line},
-               {"startColumn", f.column},
-               {"endLine", f.end_line},
-               {"endColumn", f.end_column}}}}}}}},
-        {"partialFingerprints", {{"mlopsPiiFingerprint/v1", rep.fingerprint}}},
-        {"properties", {{"confidence", f.confidence}}}};
-    if (rule) res["ruleIndex"] = it->second;
-    jresults.push_back(std::move(res));
-  }
-  return {{"$schema", "https://json.schemastore.org/sarif-2.1.0.json"},
-          {"version", "2.1.0"},
-          {"runs",
-           {{{"tool",
-              {{"driver",
-                {{"name", "mlopsctl"},
-                 {"semanticVersion", version},
-                 {"version", version},
-                 {"rules", jrules}}}}},
-             {"columnKind", "unicodeCodePoints"},
-             {"results", jresults}}}}};
+  return {
+      {"$schema", "https://json.schemastore.org/sarif-2.1.0.json"},
+      {"version", "2.1.0"},
+      {"runs",
+       {{{"tool",
+          {{"driver", {{"name", "mlopsctl"}, {"semanticVersion", version}, {"version", version}, {"rules", jrules}}}}},
+         {"columnKind", "unicodeCodePoints"},
+         {"results", nlohmann::json::array()}}}}};
+}
+
+nlohmann::json sarif_result(const Rule& rule, std::size_t rule_index, const Reported& rep) {
+  const Finding& f = rep.finding;
+  char conf[16];
+  std::snprintf(conf, sizeof conf, "%.2f", f.confidence);
+  return {{"ruleId", f.rule_id},
+          {"ruleIndex", rule_index},
+          {"level", level(rule)},
+          {"message", {{"text", rule.name + " (confidence " + conf + ")"}}},
+          {"locations",
+           {{{"physicalLocation",
+              {{"artifactLocation", {{"uri", uri_encode(rep.path)}, {"uriBaseId", "%SRCROOT%"}}},
+               {"region",
+                {{"startLine", f.line},
+                 {"startColumn", f.column},
+                 {"endLine", f.end_line},
+                 {"endColumn", f.end_column}}}}}}}},
+          {"partialFingerprints", {{"mlopsPiiFingerprint/v1", rep.fingerprint}}},
+          {"properties", {{"confidence", f.confidence}}}};
+}
+
+nlohmann::json sarif(const std::vector<Rule>& rules, const std::vector<Reported>& results, const std::string& version) {
+  nlohmann::json log = sarif_log(rules, version);
+  auto& out = log["runs"][0]["results"];
+  for (const auto& rep : results)
+    for (std::size_t i = 0; i < rules.size(); ++i)
+      if (rules[i].id == rep.finding.rule_id) out.push_back(sarif_result(rules[i], i, rep));
+  return log;
 }
 
 }  // namespace mlops::pii

@@ -6,12 +6,18 @@ namespace mlops::pii {
 
 const char* category_name(Category c) {
   switch (c) {
-    case Category::contact: return "contact";
-    case Category::financial: return "financial";
-    case Category::government: return "government";
-    case Category::network: return "network";
-    case Category::secret: return "secret";
-    case Category::custom: return "custom";
+    case Category::contact:
+      return "contact";
+    case Category::financial:
+      return "financial";
+    case Category::government:
+      return "government";
+    case Category::network:
+      return "network";
+    case Category::secret:
+      return "secret";
+    case Category::custom:
+      return "custom";
   }
   return "?";
 }
@@ -41,7 +47,8 @@ std::span<const Rule> builtin_rules() {
        "M/S/R/O/D/G and 8 digits or M999A9999; context words such as passport or 여권 raise confidence"},
       {"kr-driver-license", "Korean driver's licence number", C::government, false, "KR_DRIVER_LICENSE",
        "RR-YY-NNNNNN-NN with a region code 11-28; context words raise confidence"},
-      {"iban", "IBAN", C::financial, true, "IBAN", "Country code, check digits and BBAN of the country's length, mod-97"},
+      {"iban", "IBAN", C::financial, true, "IBAN",
+       "Country code, check digits and BBAN of the country's length, mod-97"},
       {"ipv4", "IPv4 address", C::network, true, "IP_ADDRESS", "Dotted quad with octets 0-255"},
       {"ipv6", "IPv6 address", C::network, true, "IP_ADDRESS", "An address that inet_pton accepts, with 3+ groups"},
       {"mac-address", "MAC address", C::network, false, "MAC_ADDRESS", "Six hex pairs separated by : or -"},

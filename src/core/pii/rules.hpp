@@ -12,8 +12,8 @@ enum class Category { contact, financial, government, network, secret, custom };
 const char* category_name(Category c);
 
 struct Rule {
-  std::string id;           // "email", "kr-rrn", …
-  std::string name;         // "Email address"
+  std::string id;    // "email", "kr-rrn", …
+  std::string name;  // "Email address"
   Category category;
   bool validated;           // a checksum or structural validator decides, not the shape alone
   std::string placeholder;  // replace mode writes <PLACEHOLDER>

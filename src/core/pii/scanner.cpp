@@ -13,29 +13,30 @@ namespace {
 
 using detail::Candidate;
 
-constexpr std::size_t k_chunk = 1 << 20;
-
 std::uint64_t code_points(const char* p, std::size_t len) {
   std::uint64_t n = 0;
   for (std::size_t i = 0; i < len; ++i) n += (static_cast<unsigned char>(p[i]) & 0xC0) != 0x80;
   return n;
 }
 
-double round2(float c) { return std::round(static_cast<double>(c) * 100.0) / 100.0; }
+double round2(float c) {
+  return std::round(static_cast<double>(c) * 100.0) / 100.0;
+}
 
 // Where lines start, for one chunk: the line number and start at the chunk's
 // scan position, plus the newlines the scan passed.
 struct LineState {
-  std::uint64_t line = 1;          // line number at the scan position
-  std::uint64_t line_start = 0;    // absolute offset of that line's first byte
-  std::uint64_t carried_cps = 0;   // code points of that line already dropped from the buffer
+  std::uint64_t line = 1;         // line number at the scan position
+  std::uint64_t line_start = 0;   // absolute offset of that line's first byte
+  std::uint64_t carried_cps = 0;  // code points of that line already dropped from the buffer
+  bool allowed = false;           // an allow marker appeared on that line before the scan position
 };
 
 class ChunkEmitter {
  public:
-  ChunkEmitter(const char* buf, std::size_t n, std::uint64_t base, const LineState& ls,
-               const std::vector<std::size_t>& newlines)
-      : buf_(buf), n_(n), base_(base), ls_(ls), newlines_(newlines) {}
+  ChunkEmitter(const char* buf, std::size_t n, std::size_t stop, std::uint64_t base, const LineState& ls,
+               const detail::ChunkScan& scan)
+      : buf_(buf), n_(n), stop_(stop), base_(base), ls_(ls), scan_(scan) {}
 
   Finding finalize(const Candidate& c, const std::string& rule_id) {
     Finding f;
@@ -43,61 +44,75 @@ class ChunkEmitter {
     f.confidence = round2(c.confidence);
     f.offset = base_ + c.begin;
     f.length = c.end - c.begin;
-    auto [line, col, line_begin] = position(c.begin);
-    f.line = line;
-    f.column = col;
-    auto [end_line, end_col, _] = position(c.end);
-    f.end_line = end_line;
-    f.end_column = end_col;
+    auto start = position(c.begin);
+    f.line = start.line;
+    f.column = start.column;
+    // Candidates arrive in order, so the newline cursor only moves forward.
+    std::size_t idx = start.newline_index;
+    const auto& nls = scan_.newlines;
+    while (idx < nls.size() && nls[idx] < c.end) ++idx;
+    if (idx == start.newline_index) {
+      f.end_line = f.line;
+      f.end_column = f.column + code_points(buf_ + c.begin, c.end - c.begin);
+    } else {
+      f.end_line = ls_.line + idx;
+      f.end_column = 1 + code_points(buf_ + nls[idx - 1] + 1, c.end - nls[idx - 1] - 1);
+    }
     f.value.assign(buf_ + c.begin, c.end - c.begin);
-    f.allowed = allowed(line, line_begin, c.begin);
+    f.allowed = allowed(start.newline_index);
     return f;
   }
 
  private:
   struct Pos {
     std::uint64_t line, column;
-    std::size_t line_begin;  // in the buffer (0 when the line began before it)
+    std::size_t newline_index;  // newlines before the position in this chunk
   };
-  Pos position(std::size_t rel) const {
-    auto it = std::lower_bound(newlines_.begin(), newlines_.end(), rel);
-    std::size_t idx = static_cast<std::size_t>(it - newlines_.begin());
+  Pos position(std::size_t rel) {
+    const auto& nls = scan_.newlines;
+    if (cursor_ > 0 && nls[cursor_ - 1] >= rel) cursor_ = 0;  // out of order (never in practice): start over
+    while (cursor_ < nls.size() && nls[cursor_] < rel) ++cursor_;
+    const std::size_t idx = cursor_;
     std::uint64_t line = ls_.line + idx;
     if (idx > 0) {
-      std::size_t start = newlines_[idx - 1] + 1;
-      return {line, 1 + code_points(buf_ + start, rel - start), start};
+      std::size_t start = nls[idx - 1] + 1;
+      return {line, 1 + code_points(buf_ + start, rel - start), idx};
     }
     if (ls_.line_start >= base_) {
       std::size_t start = static_cast<std::size_t>(ls_.line_start - base_);
-      if (start <= rel) return {line, 1 + code_points(buf_ + start, rel - start), start};
+      if (start <= rel) return {line, 1 + code_points(buf_ + start, rel - start), idx};
     }
-    return {line, 1 + ls_.carried_cps + code_points(buf_, rel), 0};
+    return {line, 1 + ls_.carried_cps + code_points(buf_, rel), idx};
   }
-  bool allowed(std::uint64_t line, std::size_t line_begin, std::size_t at) {
-    if (line == cached_line_) return cached_allowed_;
-    const void* nl = std::memchr(buf_ + at, '\n', n_ - at);
+  // The scan recorded every marker; only a line that runs past the scanned part
+  // needs a look at the rest of the buffer.
+  bool allowed(std::size_t idx) const {
+    const auto& nls = scan_.newlines;
+    if (idx == 0 && ls_.allowed) return true;
+    std::size_t begin = idx > 0 ? nls[idx - 1] + 1 : 0;
+    std::size_t end = idx < nls.size() ? nls[idx] : stop_;
+    auto it = std::lower_bound(scan_.markers.begin(), scan_.markers.end(), begin);
+    if (it != scan_.markers.end() && *it < end) return true;
+    if (idx < nls.size() || stop_ >= n_) return false;
+    const void* nl = std::memchr(buf_ + stop_, '\n', n_ - stop_);
     std::size_t line_end = nl ? static_cast<std::size_t>(static_cast<const char*>(nl) - buf_) : n_;
-    cached_line_ = line;
-    cached_allowed_ = memmem(buf_ + line_begin, line_end - line_begin, k_allow_marker.data(),
-                             k_allow_marker.size()) != nullptr;
-    return cached_allowed_;
+    std::size_t from = stop_ > k_allow_marker.size() ? stop_ - k_allow_marker.size() : 0;
+    return memmem(buf_ + from, line_end - from, k_allow_marker.data(), k_allow_marker.size()) != nullptr;
   }
 
   const char* buf_;
-  std::size_t n_;
+  std::size_t n_, stop_;
   std::uint64_t base_;
   const LineState& ls_;
-  const std::vector<std::size_t>& newlines_;
-  std::uint64_t cached_line_ = 0;
-  bool cached_allowed_ = false;
+  const detail::ChunkScan& scan_;
+  std::size_t cursor_ = 0;  // newlines before the last position asked for
 };
 
 }  // namespace
 
 Scanner::Scanner(ScanOptions options, std::shared_ptr<const CustomRules> custom)
     : options_(std::move(options)), custom_(std::move(custom)) {
-  for (const auto& r : rules())
-    enabled_.push_back(options_.rules.empty() || options_.rules.count(r.id) > 0);
+  for (const auto& r : rules()) enabled_.push_back(options_.rules.empty() || options_.rules.count(r.id) > 0);
 }
 
 std::vector<Rule> Scanner::rules() const {
@@ -116,15 +131,17 @@ const Rule* Scanner::rule(std::string_view id) const {
 }
 
 void Scanner::scan(const Reader& read, const Sink& sink) const {
-  const std::size_t capacity = detail::k_max_lookbehind + k_chunk + detail::k_max_lookahead;
+  const std::size_t chunk = std::max<std::size_t>(options_.chunk_bytes, 1);
+  const std::size_t capacity = detail::k_max_lookbehind + chunk + detail::k_max_lookahead;
   std::unique_ptr<char[]> buffer(new char[capacity]);
   char* buf = buffer.get();
   std::size_t n = 0, pos = 0;
   std::uint64_t base = 0;
   bool eof = false;
   LineState ls;
-  std::vector<Candidate> cands;
-  std::vector<std::size_t> newlines;
+  detail::ChunkScan chunk_scan;
+  auto& cands = chunk_scan.candidates;
+  const auto& newlines = chunk_scan.newlines;
   std::optional<Finding> held;
   const auto builtin = builtin_rules();
 
@@ -141,15 +158,14 @@ void Scanner::scan(const Reader& read, const Sink& sink) const {
         n += got;
     }
     const std::size_t limit = eof ? n : n - detail::k_max_lookahead;
-    cands.clear();
-    newlines.clear();
-    std::size_t stop = detail::scan_builtin(buf, n, pos, limit, cands, newlines);
+    chunk_scan.clear();
+    std::size_t stop = detail::scan_builtin(buf, n, pos, limit, chunk_scan);
     if (custom_) custom_->find(buf, n, pos, stop, cands);
 
     std::sort(cands.begin(), cands.end(), [](const Candidate& a, const Candidate& b) {
       return a.begin != b.begin ? a.begin < b.begin : a.confidence > b.confidence;
     });
-    ChunkEmitter emitter(buf, n, base, ls, newlines);
+    ChunkEmitter emitter(buf, n, stop, base, ls, chunk_scan);
     for (const auto& c : cands) {
       if (c.confidence + 1e-6f < options_.min_confidence || !enabled_[c.rule]) continue;
       const std::uint64_t begin = base + c.begin;
@@ -167,7 +183,10 @@ void Scanner::scan(const Reader& read, const Sink& sink) const {
     if (!newlines.empty()) {
       ls.line_start = base + newlines.back() + 1;
       ls.carried_cps = 0;
+      ls.allowed = false;
     }
+    const auto& markers = chunk_scan.markers;
+    if (!markers.empty() && (newlines.empty() || markers.back() > newlines.back())) ls.allowed = true;
     pos = stop;
     if (eof && pos >= n) break;
     // Keep k_max_lookbehind bytes before the next scan position, drop the rest.

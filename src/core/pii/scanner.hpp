@@ -32,7 +32,8 @@ inline constexpr std::string_view k_allow_marker = "mlops:allow-pii";
 
 struct ScanOptions {
   double min_confidence = 0.5;
-  std::set<std::string> rules;  // rule ids to report; empty = all
+  std::set<std::string> rules;        // rule ids to report; empty = all
+  std::size_t chunk_bytes = 1 << 20;  // bytes scanned per chunk; tests make it small to hit the edges
 };
 
 class CustomRules;

@@ -13,10 +13,10 @@
 namespace mlops::pii {
 
 struct Settings {
-  std::vector<std::string> exclude;            // pii.exclude: globs, as in .gitignore
-  std::vector<std::string> json_keys;          // pii.json_keys: more keys whose values mask masks
-  std::shared_ptr<const CustomRules> custom;   // pii.rules; null when none are configured
-  std::optional<double> min_confidence;        // pii.min_confidence
+  std::vector<std::string> exclude;           // pii.exclude: globs, as in .gitignore
+  std::vector<std::string> json_keys;         // pii.json_keys: more keys whose values mask masks
+  std::shared_ptr<const CustomRules> custom;  // pii.rules; null when none are configured
+  std::optional<double> min_confidence;       // pii.min_confidence
 };
 
 // Throws ConfigError naming the file and line of a bad value.
