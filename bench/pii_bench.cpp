@@ -1,5 +1,7 @@
 // PII scanner benchmark driver, used by bench/run-pii (see BENCHMARKS.md).
-//   mlops-pii-bench gen MB FILE      writes MB MiB of the labeled test corpus (fixed seed)
+//   mlops-pii-bench gen MB FILE [P D] writes MB MiB of the labeled test corpus (fixed seed);
+//                                    P and D: lines per hundred with a planted value and
+//                                    with a decoy (default 30 and 20, the accuracy corpus)
 //   mlops-pii-bench scan FILE [N]    scans FILE from memory N times (default 5) on one
 //                                    thread with every detector on; prints the best MB/s
 #include <chrono>
@@ -16,13 +18,14 @@
 
 int main(int argc, char** argv) {
   std::string cmd = argc > 1 ? argv[1] : "";
-  if (cmd == "gen" && argc == 4) {
+  if (cmd == "gen" && (argc == 4 || argc == 6)) {
     std::size_t mb = std::stoul(argv[2]);
+    int planted = argc == 6 ? std::stoi(argv[4]) : 30, decoys = argc == 6 ? std::stoi(argv[5]) : 20;
     std::ofstream out(argv[3], std::ios::binary);
     mlops::pii::corpus::Generator gen(20261121);
     // Generated in 8 MiB pieces so memory stays small for big files.
     for (std::size_t done = 0; done < mb; done += 8) {
-      auto c = gen.make(std::min<std::size_t>(8, mb - done) << 20);
+      auto c = gen.make(std::min<std::size_t>(8, mb - done) << 20, planted, decoys);
       out << c.text;
     }
     return out ? 0 : 1;
@@ -59,6 +62,6 @@ int main(int argc, char** argv) {
                 text.size(), findings, best, best_cpu);
     return 0;
   }
-  std::cerr << "usage: mlops-pii-bench gen MB FILE | scan FILE [RUNS]\n";
+  std::cerr << "usage: mlops-pii-bench gen MB FILE [PLANTED DECOYS] | scan FILE [RUNS]\n";
   return 2;
 }

@@ -27,20 +27,20 @@ class Generator {
  public:
   explicit Generator(std::uint64_t seed) : rng_(seed) {}
 
-  // About `bytes` of text; `planted_every` lines out of ten carry a value and
-  // `decoy_every` lines out of ten a decoy.
-  Corpus make(std::size_t bytes, int planted_every = 3, int decoy_every = 2) {
+  // About `bytes` of text; `planted` lines out of a hundred carry a value and
+  // `decoys` lines out of a hundred a decoy.
+  Corpus make(std::size_t bytes, int planted = 30, int decoys = 20) {
     Corpus c;
     c.text.reserve(bytes + 4096);
     while (c.text.size() < bytes) {
       prose(c.text, 6 + pick(10));
-      int roll = pick(10);
-      if (roll < planted_every) {
+      int roll = pick(100);
+      if (roll < planted) {
         c.text += ' ';
         plant(c);
         c.text += ' ';
         prose(c.text, 2 + pick(4));
-      } else if (roll < planted_every + decoy_every) {
+      } else if (roll < planted + decoys) {
         c.text += ' ';
         decoy(c.text);
         c.text += ' ';
