@@ -190,12 +190,12 @@ std::optional<Match> match_rrn(std::string_view d, float ok, float failed) {
   return Match{r, check == RrnCheck::checksum_ok ? ok : failed};
 }
 
-// Classifies the first k digit groups; nullopt when they are nothing we know.
-std::optional<Match> match_numeric(const Ctx& c, const Groups& g, int k) {
-  Digits dg;
-  for (int i = 0; i < k; ++i)
-    for (std::size_t p = g.begin[i]; p < g.end[i]; ++p) dg.d[dg.size++] = c.b[p];
-  const std::string_view d = dg.view();
+// Classifies the first k digit groups (whose digits, all groups', are in dg);
+// nullopt when they are nothing we know.
+std::optional<Match> match_numeric(const Ctx& c, const Groups& g, int k, const Digits& dg) {
+  std::size_t prefix = 0;
+  for (int i = 0; i < k; ++i) prefix += g.len(i);
+  const std::string_view d = dg.view().substr(0, prefix);
   const std::size_t total = d.size();
   const std::size_t begin = g.begin[0];
   const char sep = k > 1 ? g.sep : 0;
@@ -290,13 +290,17 @@ Groups parse_groups(const Ctx& c, std::size_t i) {
 std::size_t numeric(Ctx& c, std::size_t i) {
   Groups g = parse_groups(c, i);
   if (g.count < 0) return g.end[0];
+  if (g.count == 1 && g.len(0) < 9) return g.end[0];  // a plain short number: nothing to find
+  Digits dg;
+  for (int k = 0; k < g.count; ++k)
+    for (std::size_t p = g.begin[k]; p < g.end[k]; ++p) dg.d[dg.size++] = c.b[p];
   for (int k = g.count; k >= 1; --k) {
     char after = c.at(static_cast<std::ptrdiff_t>(g.end[k - 1]));
     if (is_alpha(after) || after == '_') continue;
     if (k < g.count && g.sep != ' ') continue;  // part of a longer dashed or dotted number
     if (k == g.count && (after == '-' || after == '.') && is_digit(c.at(static_cast<std::ptrdiff_t>(g.end[k - 1]) + 1)))
       continue;
-    if (auto m = match_numeric(c, g, k)) {
+    if (auto m = match_numeric(c, g, k, dg)) {
       c.add(m->rule, m->confidence, g.begin[0], g.end[k - 1]);
       return g.end[k - 1];
     }
@@ -636,7 +640,8 @@ std::size_t ipv6(Ctx& c, std::size_t i) {
   std::string_view text = c.view(s, e);
   int colons = 0;
   for (char ch : text) colons += ch == ':';
-  if (colons < 2) return 0;
+  // Without "::" an address has exactly 7 colons (6 before a dotted IPv4 tail).
+  if (colons < 2 || (text.find("::") == std::string_view::npos && colons != 7 && colons != 6)) return 0;
   char z[48];
   std::memcpy(z, text.data(), text.size());
   z[text.size()] = 0;
@@ -648,7 +653,9 @@ std::size_t ipv6(Ctx& c, std::size_t i) {
   return e;
 }
 
-bool placeholder(std::string_view v) {
+// A reference or stand-in rather than a secret; `env_names`: a bare
+// UPPER_CASE word counts as the name of a variable holding the value.
+bool placeholder(std::string_view v, bool env_names = true) {
   if (v.empty() || std::strchr("$<{*[(", v[0])) return true;
   if (v[0] == '%' && (v.size() < 3 || v[1] == '(' || v.back() == '%')) return true;  // %s, %(name)s, %VAR%
   static constexpr std::string_view words[] = {"xxx",   "***",         "example",  "changeme", "your",
@@ -658,7 +665,7 @@ bool placeholder(std::string_view v) {
   bool same = true;
   for (char ch : v) same = same && ch == v[0];
   if (same) return true;
-  bool env_name = is_upper(v[0]);  // OPENAI_API_KEY: the name of a variable, not its value
+  bool env_name = env_names && is_upper(v[0]);  // OPENAI_API_KEY: the name of a variable, not its value
   for (char ch : v) env_name = env_name && (is_upper(ch) || is_digit(ch) || ch == '_');
   return env_name;
 }
@@ -679,7 +686,7 @@ std::size_t url_credentials(Ctx& c, std::size_t i) {
   }
   if (c.at(static_cast<std::ptrdiff_t>(p)) != '@' || !colon || colon + 1 == p) return i + 3;
   std::string_view pw = c.view(colon + 1, p);
-  c.add(k_url_credentials, placeholder(pw) ? 0.3f : 0.9f, colon + 1, p);
+  c.add(k_url_credentials, placeholder(pw, false) ? 0.3f : 0.9f, colon + 1, p);
   return p + 1;
 }
 
@@ -744,7 +751,8 @@ void generic_secret(Ctx& c, std::size_t i) {
 }
 
 std::size_t on_colon(Ctx& c, std::size_t i) {
-  if (i >= 5 && c.view(i - 5, i) == "mlops" && c.starts(i + 1, "allow-pii")) {
+  if (c.at(static_cast<std::ptrdiff_t>(i) - 1) == 's' && i >= 5 && c.view(i - 5, i) == "mlops" &&
+      c.starts(i + 1, "allow-pii")) {
     c.out.markers.push_back(i);
     return i + 10;
   }
