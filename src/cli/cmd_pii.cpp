@@ -5,10 +5,10 @@
 #include <atomic>
 #include <iostream>
 #include <iterator>
-#include <map>
 #include <mutex>
 #include <set>
 #include <thread>
+#include <unordered_map>
 
 #include "cli/commands.hpp"
 #include "cli/output.hpp"
@@ -154,7 +154,7 @@ int run_scan(Context& ctx, const ScanArgs& a) {
   for (const auto& f : walk.files) report_paths.push_back(pii::report_path(f));
 
   const auto rules = scanner.rules();
-  std::map<std::string, std::size_t> rule_index;
+  std::unordered_map<std::string, std::size_t> rule_index;
   for (std::size_t i = 0; i < rules.size(); ++i) rule_index[rules[i].id] = i;
   const bool writing_baseline = !a.write_baseline.empty();
   const bool color = ctx.color();
@@ -200,10 +200,9 @@ int run_scan(Context& ctx, const ScanArgs& a) {
     const pii::Rule& rule = rules[rule_index.at(r.finding.rule_id)];
     const std::string masked = pii::mask_value(r.finding.value, rule, shape);
     if (format == "sarif") {
-      writer.write(file, "        " + pii::sarif_result(rule, rule_index.at(rule.id), r).dump());
+      writer.write(file, "        " + pii::sarif_result(rule, rule_index.at(rule.id), r));
     } else if (format == "json") {
-      writer.write(file, "    " + pii::finding_json(r, masked, a.show_values)
-                                      .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+      writer.write(file, "    " + pii::finding_json(r, masked, a.show_values));
     } else {
       char conf[16];
       std::snprintf(conf, sizeof conf, "%.2f", r.finding.confidence);

@@ -148,6 +148,8 @@ TEST(Detect, Secrets) {
   expect_one("xoxb-123456789012-abcdefABCDEF", "slack-token", "xoxb-123456789012-abcdefABCDEF");
   expect_one("AIzaSyA1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q", "google-api-key", "AIzaSyA1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q");
   expect_none("sk-learn sk-xxxxxxxxxxxxxxxxxxxxxxxxxxxx AKIAEXAMPLE ghp_short xoxb-1 AIzaShort");
+  // As confident as the generic secret around it: the specific rule wins the tie.
+  expect_one("OPENAI_API_KEY=sk-proj-abcDEF1234567890ghijK", "openai-api-key", "sk-proj-abcDEF1234567890ghijK");
   EXPECT_LT(confidence_of("AKIAIOSFODNN7EXAMPLE"), 0.5);  // AWS's documentation key
 }
 

@@ -5,6 +5,7 @@
 #include "util/error.hpp"
 #include "util/fs.hpp"
 #include "util/hash.hpp"
+#include "util/text.hpp"
 
 namespace mlops::pii {
 namespace {
@@ -21,6 +22,45 @@ std::string uri_encode(std::string_view path) {
     }
   }
   return out;
+}
+
+// JSON string literal; bytes that are not valid UTF-8 become U+FFFD, as
+// nlohmann::json's replace handler does.
+void append_json_string(std::string& out, std::string_view s) {
+  out += '"';
+  for (std::size_t i = 0; i < s.size();) {
+    unsigned char c = static_cast<unsigned char>(s[i]);
+    if (c < 0x80) {
+      if (c == '"' || c == '\\') {
+        out += '\\';
+        out += static_cast<char>(c);
+      } else if (c < 0x20) {
+        char esc[8];
+        std::snprintf(esc, sizeof esc, "\\u%04x", c);
+        out += esc;
+      } else {
+        out += static_cast<char>(c);
+      }
+      ++i;
+      continue;
+    }
+    auto ch = util::decode_utf8(s, i);
+    if (ch.valid)
+      out.append(s.substr(i, ch.len));
+    else
+      out += "\\ufffd";
+    i += ch.len;
+  }
+  out += '"';
+}
+
+// 0.9 -> "0.9", 0.95 -> "0.95", 1 -> "1.0": the shortest text of a two-decimal
+// confidence, as nlohmann::json writes it.
+std::string confidence_text(double c) {
+  int hundredths = static_cast<int>(c * 100 + 0.5);
+  std::string s = std::to_string(hundredths / 100) + "." + std::to_string(hundredths % 100 / 10);
+  if (hundredths % 10) s += static_cast<char>('0' + hundredths % 10);
+  return s;
 }
 
 const char* level(const Rule& r) {
@@ -82,21 +122,23 @@ void write_baseline(const std::filesystem::path& file, const std::set<std::strin
   util::atomic_write(file, doc.dump(2) + "\n");
 }
 
-nlohmann::json finding_json(const Reported& r, const std::string& masked, bool show_values) {
+std::string finding_json(const Reported& r, const std::string& masked, bool show_values) {
   const Finding& f = r.finding;
-  nlohmann::json j = {{"path", r.path},
-                      {"line", f.line},
-                      {"column", f.column},
-                      {"end_line", f.end_line},
-                      {"end_column", f.end_column},
-                      {"offset", f.offset},
-                      {"length", f.length},
-                      {"rule", f.rule_id},
-                      {"confidence", f.confidence},
-                      {"fingerprint", r.fingerprint},
-                      {"masked", masked}};
-  if (show_values) j["value"] = f.value;
-  return j;
+  std::string out = "{\"column\":" + std::to_string(f.column) + ",\"confidence\":" + confidence_text(f.confidence) +
+                    ",\"end_column\":" + std::to_string(f.end_column) + ",\"end_line\":" + std::to_string(f.end_line) +
+                    ",\"fingerprint\":\"" + r.fingerprint + "\",\"length\":" + std::to_string(f.length) +
+                    ",\"line\":" + std::to_string(f.line) + ",\"masked\":";
+  append_json_string(out, masked);
+  out += ",\"offset\":" + std::to_string(f.offset) + ",\"path\":";
+  append_json_string(out, r.path);
+  out += ",\"rule\":";
+  append_json_string(out, f.rule_id);
+  if (show_values) {
+    out += ",\"value\":";
+    append_json_string(out, f.value);
+  }
+  out += '}';
+  return out;
 }
 
 nlohmann::json sarif_log(const std::vector<Rule>& rules, const std::string& version) {
@@ -125,24 +167,23 @@ nlohmann::json sarif_log(const std::vector<Rule>& rules, const std::string& vers
          {"results", nlohmann::json::array()}}}}};
 }
 
-nlohmann::json sarif_result(const Rule& rule, std::size_t rule_index, const Reported& rep) {
+std::string sarif_result(const Rule& rule, std::size_t rule_index, const Reported& rep) {
   const Finding& f = rep.finding;
   char conf[16];
   std::snprintf(conf, sizeof conf, "%.2f", f.confidence);
-  return {{"ruleId", f.rule_id},
-          {"ruleIndex", rule_index},
-          {"level", level(rule)},
-          {"message", {{"text", rule.name + " (confidence " + conf + ")"}}},
-          {"locations",
-           {{{"physicalLocation",
-              {{"artifactLocation", {{"uri", uri_encode(rep.path)}, {"uriBaseId", "%SRCROOT%"}}},
-               {"region",
-                {{"startLine", f.line},
-                 {"startColumn", f.column},
-                 {"endLine", f.end_line},
-                 {"endColumn", f.end_column}}}}}}}},
-          {"partialFingerprints", {{"mlopsPiiFingerprint/v1", rep.fingerprint}}},
-          {"properties", {{"confidence", f.confidence}}}};
+  std::string out = "{\"level\":\"";
+  out += level(rule);
+  out += "\",\"locations\":[{\"physicalLocation\":{\"artifactLocation\":{\"uri\":";
+  append_json_string(out, uri_encode(rep.path));
+  out += ",\"uriBaseId\":\"%SRCROOT%\"},\"region\":{\"endColumn\":" + std::to_string(f.end_column) +
+         ",\"endLine\":" + std::to_string(f.end_line) + ",\"startColumn\":" + std::to_string(f.column) +
+         ",\"startLine\":" + std::to_string(f.line) + "}}}],\"message\":{\"text\":";
+  append_json_string(out, rule.name + " (confidence " + conf + ")");
+  out += "},\"partialFingerprints\":{\"mlopsPiiFingerprint/v1\":\"" + rep.fingerprint +
+         "\"},\"properties\":{\"confidence\":" + confidence_text(f.confidence) + "},\"ruleId\":";
+  append_json_string(out, f.rule_id);
+  out += ",\"ruleIndex\":" + std::to_string(rule_index) + "}";
+  return out;
 }
 
 nlohmann::json sarif(const std::vector<Rule>& rules, const std::vector<Reported>& results, const std::string& version) {
@@ -150,7 +191,7 @@ nlohmann::json sarif(const std::vector<Rule>& rules, const std::vector<Reported>
   auto& out = log["runs"][0]["results"];
   for (const auto& rep : results)
     for (std::size_t i = 0; i < rules.size(); ++i)
-      if (rules[i].id == rep.finding.rule_id) out.push_back(sarif_result(rules[i], i, rep));
+      if (rules[i].id == rep.finding.rule_id) out.push_back(nlohmann::json::parse(sarif_result(rules[i], i, rep)));
   return log;
 }
 

@@ -31,15 +31,18 @@ struct Reported {
   std::string fingerprint;
 };
 
-// `masked` renders the value for people (mask mode); `value` only with show_values.
-nlohmann::json finding_json(const Reported& r, const std::string& masked, bool show_values);
+// One finding as a compact JSON object (keys sorted): `masked` renders the value
+// for people (mask mode); "value" only with show_values. Written by hand rather
+// than through nlohmann::json: a scan may report millions.
+std::string finding_json(const Reported& r, const std::string& masked, bool show_values);
 
 // SARIF 2.1.0 log with one run: every rule (stable ids), results with
 // partialFingerprints and no raw values.
 nlohmann::json sarif(const std::vector<Rule>& rules, const std::vector<Reported>& results, const std::string& version);
 // The same in parts, for writing results as they come: the log with an empty
-// results list, and one result (rule_index: the rule's place in `rules`).
+// results list, and one result as compact JSON text (rule_index: the rule's
+// place in `rules`).
 nlohmann::json sarif_log(const std::vector<Rule>& rules, const std::string& version);
-nlohmann::json sarif_result(const Rule& rule, std::size_t rule_index, const Reported& r);
+std::string sarif_result(const Rule& rule, std::size_t rule_index, const Reported& r);
 
 }  // namespace mlops::pii

@@ -162,8 +162,14 @@ void Scanner::scan(const Reader& read, const Sink& sink) const {
     std::size_t stop = detail::scan_builtin(buf, n, pos, limit, chunk_scan);
     if (custom_) custom_->find(buf, n, pos, stop, cands);
 
+    // A total order, so that ties between overlapping candidates resolve the same
+    // way however the input was chunked: the more confident, the longer, then the
+    // lower rule number (generic-secret and custom rules come last) wins.
     std::sort(cands.begin(), cands.end(), [](const Candidate& a, const Candidate& b) {
-      return a.begin != b.begin ? a.begin < b.begin : a.confidence > b.confidence;
+      if (a.begin != b.begin) return a.begin < b.begin;
+      if (a.confidence != b.confidence) return a.confidence > b.confidence;
+      if (a.end != b.end) return a.end > b.end;
+      return a.rule < b.rule;
     });
     ChunkEmitter emitter(buf, n, stop, base, ls, chunk_scan);
     for (const auto& c : cands) {
