@@ -1,6 +1,6 @@
 // libFuzzer entry point for the pii scanner and masker: any bytes must scan
 // without a crash, a sanitizer report or a hang; findings must lie inside the
-// input, in order, and carry the bytes they point at; scanning in 64-byte
+// input, in order, and carry the bytes they point at; scanning in 4 KiB
 // chunks must find what one chunk finds (on the input repeated past the
 // 16 KiB look-ahead, so chunk edges fall everywhere); masking text and JSON must not throw
 // anything but mlops::Error. Build and run with tests/fuzz/run-pii-fuzz.
@@ -30,7 +30,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
                                      "fuzz"),
       "fuzz");
   static const mlops::pii::Scanner whole(mlops::pii::ScanOptions{0.0, {}}, custom);
-  static const mlops::pii::Scanner chunked(mlops::pii::ScanOptions{0.0, {}, 512}, custom);
+  static const mlops::pii::Scanner chunked(mlops::pii::ScanOptions{0.0, {}, 4096}, custom);
   static const mlops::pii::Scanner defaults;
   const std::string_view text(reinterpret_cast<const char*>(data), size);
 

@@ -142,7 +142,8 @@ void Scanner::scan(const Reader& read, const Sink& sink) const {
   detail::ChunkScan chunk_scan;
   auto& cands = chunk_scan.candidates;
   const auto& newlines = chunk_scan.newlines;
-  std::optional<Finding> held;
+  std::optional<Finding> held;  // the last finding, kept back until nothing later overlaps it
+  std::uint32_t held_rule = 0;
   const auto builtin = builtin_rules();
 
   auto rule_id = [&](std::uint32_t r) -> const std::string& {
@@ -177,12 +178,18 @@ void Scanner::scan(const Reader& read, const Sink& sink) const {
       const std::uint64_t begin = base + c.begin;
       if (held && begin < held->offset + held->length) {
         const double conf = round2(c.confidence);
-        if (conf > held->confidence || (conf == held->confidence && c.end - c.begin > held->length))
+        const std::uint64_t len = c.end - c.begin;
+        // The same order as the sort, so the winner does not depend on which chunk saw whom first.
+        if (conf > held->confidence || (conf == held->confidence && len > held->length) ||
+            (conf == held->confidence && len == held->length && c.rule < held_rule)) {
           held = emitter.finalize(c, rule_id(c.rule));
+          held_rule = c.rule;
+        }
         continue;
       }
       if (held) sink(std::move(*held));
       held = emitter.finalize(c, rule_id(c.rule));
+      held_rule = c.rule;
     }
 
     ls.line += newlines.size();
