@@ -657,11 +657,18 @@ std::size_t ipv6(Ctx& c, std::size_t i) {
 // UPPER_CASE word counts as the name of a variable holding the value.
 bool placeholder(std::string_view v, bool env_names = true) {
   if (v.empty() || std::strchr("$<{*[(", v[0])) return true;
-  if (v[0] == '%' && (v.size() < 3 || v[1] == '(' || v.back() == '%')) return true;  // %s, %(name)s, %VAR%
-  static constexpr std::string_view words[] = {"xxx",   "***",         "example",  "changeme", "your",
-                                               "dummy", "placeholder", "redacted", "...",      "<"};
+  if (v[0] == '%') {  // %s, %(name)s, %VAR%
+    if (v.size() < 3 || v[1] == '(') return true;
+    bool var = v.back() == '%';
+    for (std::size_t i = 1; var && i + 1 < v.size(); ++i) var = is_alnum(v[i]) || v[i] == '_';
+    if (var) return true;
+  }
+  static constexpr std::string_view words[] = {"***",         "example",  "changeme", "your", "dummy",
+                                               "placeholder", "redacted", "...",      "<"};
   for (auto w : words)
     if (contains_ci(v, w)) return true;
+  // xxxx and XXXX mark a stand-in; a random value has "xXx" now and then.
+  if (v.find("xxxx") != std::string_view::npos || v.find("XXXX") != std::string_view::npos) return true;
   bool same = true;
   for (char ch : v) same = same && ch == v[0];
   if (same) return true;
