@@ -133,8 +133,10 @@ const Rule* Scanner::rule(std::string_view id) const {
 void Scanner::scan(const Reader& read, const Sink& sink) const {
   const std::size_t chunk = std::max<std::size_t>(options_.chunk_bytes, 1);
   const std::size_t capacity = detail::k_max_lookbehind + chunk + detail::k_max_lookahead;
-  std::unique_ptr<char[]> buffer(new char[capacity]);
-  char* buf = buffer.get();
+  // Small inputs (most files of a tree) never need the full buffer: start with
+  // 64 KiB and grow once, when an input fills that.
+  std::vector<char> storage(std::min<std::size_t>(capacity, 64 * 1024));
+  char* buf = storage.data();
   std::size_t n = 0, pos = 0;
   std::uint64_t base = 0;
   bool eof = false;
@@ -152,7 +154,11 @@ void Scanner::scan(const Reader& read, const Sink& sink) const {
 
   for (;;) {
     while (!eof && n < capacity) {
-      std::size_t got = read(buf + n, capacity - n);
+      if (n == storage.size()) {
+        storage.resize(capacity);
+        buf = storage.data();
+      }
+      std::size_t got = read(buf + n, storage.size() - n);
       if (got == 0)
         eof = true;
       else
