@@ -143,7 +143,7 @@ class Walker {
               [](const auto& a, const auto& b) { return a.path().filename() < b.path().filename(); });
     for (const auto& e : entries) {
       const std::string name = e.path().filename().string();
-      if (name == ".git") continue;
+      if (name == ".git" || name == ".mlops") continue;  // git's and mlopsctl's own state
       const std::string child = rel.empty() ? name : rel + "/" + name;
       auto lst = e.symlink_status(ec);
       if (ec) {

@@ -28,8 +28,8 @@ struct Walk {
   std::vector<std::string> warnings;  // unreadable directories, symlink loops, …
 };
 
-// Directories are walked without following symlinked directories; a missing
-// argument throws NotFoundError.
+// Directories are walked without following symlinked directories, and without
+// .git/ and .mlops/ (state, not content); a missing argument throws NotFoundError.
 Walk collect_files(const std::vector<std::string>& paths, const WalkOptions& options);
 
 struct FileStatus {
