@@ -528,8 +528,8 @@ std::size_t github(Ctx& c, std::size_t i) {
     c.add(k_github_token, body.size() == 36 ? 0.95f : 0.85f, i - 3, end);
     return end;
   }
-  if (i >= 6 && c.view(i - 6, i) == "github" && c.starts(i + 1, "pat_") &&
-      !has(c.at(static_cast<std::ptrdiff_t>(i) - 7), f_token)) {
+  if (c.at(static_cast<std::ptrdiff_t>(i) - 1) == 'b' && i >= 6 && c.view(i - 6, i) == "github" &&
+      c.starts(i + 1, "pat_") && !has(c.at(static_cast<std::ptrdiff_t>(i) - 7), f_token)) {
     std::size_t end = c.run(i + 5, f_upper | f_lower | f_digit | f_token, 256);
     std::string_view body = c.view(i + 5, end);
     if (body.size() < 50 || low_entropy(body, 3.5)) return i + 1;
@@ -775,13 +775,15 @@ std::size_t on_colon(Ctx& c, std::size_t i) {
 }
 
 std::size_t on_dash(Ctx& c, std::size_t i) {
-  if (c.starts(i, "-----BEGIN ") && c.at(static_cast<std::ptrdiff_t>(i) - 1) != '-') return private_key(c, i);
+  if (c.at(static_cast<std::ptrdiff_t>(i) + 1) == '-' && c.starts(i, "-----BEGIN ") &&
+      c.at(static_cast<std::ptrdiff_t>(i) - 1) != '-')
+    return private_key(c, i);
   char p1 = c.at(static_cast<std::ptrdiff_t>(i) - 1);
   if (p1 == 'k' && c.at(static_cast<std::ptrdiff_t>(i) - 2) == 's' &&
       !has(c.at(static_cast<std::ptrdiff_t>(i) - 3), f_token))
     return sk_key(c, i);
-  if (p1 && std::strchr("abposr", p1) && i >= 4 && c.view(i - 4, i - 1) == "xox" &&
-      !has(c.at(static_cast<std::ptrdiff_t>(i) - 5), f_token))
+  if (c.at(static_cast<std::ptrdiff_t>(i) - 2) == 'x' && i >= 4 && c.view(i - 4, i - 1) == "xox" && p1 &&
+      std::strchr("abposr", p1) && !has(c.at(static_cast<std::ptrdiff_t>(i) - 5), f_token))
     return slack(c, i);
   if (has(p1, f_hex))
     if (std::size_t r = mac(c, i, '-')) return r;
@@ -836,6 +838,18 @@ std::size_t next_anchor(const char* b, std::size_t i, std::size_t to) {
   return i;
 }
 
+// Appends the offset of every '\n' in [from, to). A separate pass costs less
+// than a branch per line in the anchor loop, and glibc's memchr is wider than SSE2.
+void collect_newlines(const char* b, std::size_t from, std::size_t to, std::vector<std::size_t>& out) {
+  for (std::size_t p = from; p < to;) {
+    const void* nl = std::memchr(b + p, '\n', to - p);
+    if (!nl) break;
+    p = static_cast<std::size_t>(static_cast<const char*>(nl) - b);
+    out.push_back(p);
+    ++p;
+  }
+}
+
 }  // namespace
 
 std::size_t scan_builtin(const char* b, std::size_t n, std::size_t from, std::size_t to, ChunkScan& out) {
@@ -879,14 +893,7 @@ std::size_t scan_builtin(const char* b, std::size_t n, std::size_t from, std::si
     }
     i = next > i ? next : i + 1;
   }
-  // Newlines in a separate pass: memchr is far faster than a branch per line.
-  for (std::size_t p = from; p < i;) {
-    const void* nl = std::memchr(b + p, '\n', i - p);
-    if (!nl) break;
-    p = static_cast<std::size_t>(static_cast<const char*>(nl) - b);
-    out.newlines.push_back(p);
-    ++p;
-  }
+  collect_newlines(b, from, i, out.newlines);
   return i;
 }
 
