@@ -55,3 +55,13 @@ else()
   target_link_libraries(mlops::crypto INTERFACE OpenSSL::Crypto)
   set(MLOPS_STATIC_RUNTIME_FLAGS "")
 endif()
+
+# PCRE2 for custom pii rules (the pii module only); libgit2's static archive
+# already pulls in libpcre2-8.a, so this adds no new package.
+add_library(mlops::pcre2 INTERFACE IMPORTED)
+if(_static_ok)
+  target_link_libraries(mlops::pcre2 INTERFACE ${MLOPS_STATIC_pcre2-8})
+else()
+  pkg_check_modules(PCRE2 REQUIRED IMPORTED_TARGET libpcre2-8)
+  target_link_libraries(mlops::pcre2 INTERFACE PkgConfig::PCRE2)
+endif()

@@ -45,6 +45,7 @@ void build_app(CLI::App& app, Context& ctx) {
   add_llm_commands(app, ctx);
   add_eval_commands(app, ctx);
   add_experiment_commands(app, ctx);
+  add_pii_commands(app, ctx);
   add_audit_commands(app, ctx);
   add_trace_commands(app, ctx);
   add_torch_commands(app, ctx);

@@ -24,6 +24,7 @@ void add_eval_commands(CLI::App& app, Context& ctx);
 void add_experiment_commands(CLI::App& app, Context& ctx);
 void add_audit_commands(CLI::App& app, Context& ctx);
 void add_trace_commands(CLI::App& app, Context& ctx);
+void add_pii_commands(CLI::App& app, Context& ctx);
 void add_torch_commands(CLI::App& app, Context& ctx);
 void add_completion_commands(CLI::App& app, Context& ctx);
 

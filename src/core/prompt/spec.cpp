@@ -2,10 +2,10 @@
 
 #include <yaml-cpp/yaml.h>
 
-#include <regex>
 #include <set>
 
 #include "config/yaml_json.hpp"
+#include "pii/scanner.hpp"
 #include "template/template.hpp"
 #include "util/error.hpp"
 #include "util/fs.hpp"
@@ -210,27 +210,16 @@ std::vector<LintFinding> lint(const Spec& spec, const std::string& content) {
         if (!used.count(name)) out.push_back({false, "variable '" + name + "' is declared but never used"});
     }
   }
-  static const std::vector<std::pair<std::string, std::regex>> secrets = {
-      {"Anthropic API key", std::regex(R"(sk-ant-[A-Za-z0-9_-]{20,})")},
-      {"OpenAI API key", std::regex(R"(sk-(proj-)?[A-Za-z0-9_-]{20,})")},
-      {"AWS access key id", std::regex(R"(\b(AKIA|ASIA)[0-9A-Z]{16}\b)")},
-      {"GitHub token", std::regex(R"(\bgh[pousr]_[A-Za-z0-9]{36,}\b)")},
-      {"Slack token", std::regex(R"(\bxox[abprs]-[A-Za-z0-9-]{10,})")},
-      {"Google API key", std::regex(R"(\bAIza[0-9A-Za-z_-]{35}\b)")},
-      {"private key", std::regex(R"(-----BEGIN [A-Z ]*PRIVATE KEY-----)")},
-  };
-  std::size_t line_no = 1, start = 0;
-  while (start <= content.size()) {
-    auto end = content.find('\n', start);
-    std::string line = content.substr(start, end == std::string::npos ? std::string::npos : end - start);
-    for (const auto& [what, re] : secrets)
-      if (std::regex_search(line, re)) {
-        out.push_back({true, "line " + std::to_string(line_no) + " looks like a " + what});
-        break;
-      }
-    if (end == std::string::npos) break;
-    start = end + 1;
-    ++line_no;
+  // Secrets and credentials only: PII in a prompt is the eval reports' business.
+  static const pii::Scanner secrets(pii::ScanOptions{
+      0.5,
+      {"openai-api-key", "anthropic-api-key", "aws-access-key", "github-token", "slack-token", "google-api-key",
+       "private-key", "jwt", "url-credentials"}});
+  std::uint64_t last_line = 0;
+  for (const auto& f : secrets.scan(content)) {
+    if (f.line == last_line) continue;  // one finding per line is enough
+    last_line = f.line;
+    out.push_back({true, "line " + std::to_string(f.line) + " looks like a " + secrets.rule(f.rule_id)->name});
   }
   return out;
 }
