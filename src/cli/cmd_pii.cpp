@@ -1,8 +1,11 @@
 // pii scan / pii mask / pii rules: PII and secret detection for files, trees,
 // standard input and JSON logs.
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <atomic>
+#include <cerrno>
+#include <cstring>
 #include <iostream>
 #include <iterator>
 #include <mutex>
@@ -282,19 +285,19 @@ int run_mask(Context& ctx, const MaskArgs& a) {
       std::cerr << "mlopsctl: warning: hashing with a random salt; pass --salt or set MLOPS_PII_SALT for hashes "
                    "that stay equal across runs\n";
   }
-  const std::string input = read_input(a.file);
-  pii::MaskResult r;
+  std::vector<std::string> keys;
   if (a.json_keys) {
-    auto keys = settings.json_keys;
+    keys = settings.json_keys;
     keys.insert(keys.end(), a.keys.begin(), a.keys.end());
-    r = pii::mask_json(input, scanner, opts, keys);
-    if (r.bad_lines && !ctx.opts.quiet)
-      std::cerr << "mlopsctl: warning: " << r.bad_lines << " line(s) of " << a.file
-                << " are not JSON; masked them as text\n";
-  } else {
-    r = pii::mask_text(input, scanner, opts);
   }
+  auto warn_bad_lines = [&](std::size_t bad) {
+    if (bad && !ctx.opts.quiet)
+      std::cerr << "mlopsctl: warning: " << bad << " line(s) of " << a.file << " are not JSON; masked them as text\n";
+  };
   if (a.in_place) {
+    const std::string input = read_input(a.file);
+    pii::MaskResult r = a.json_keys ? pii::mask_json(input, scanner, opts, keys) : pii::mask_text(input, scanner, opts);
+    warn_bad_lines(r.bad_lines);
     if (r.masked) {
       std::error_code ec;
       auto perms = static_cast<unsigned>(std::filesystem::status(a.file, ec).permissions()) & 07777;
@@ -304,10 +307,41 @@ int run_mask(Context& ctx, const MaskArgs& a) {
     if (!ctx.opts.quiet)
       std::cerr << "masked " << r.masked << " value(s) in " << a.file
                 << (r.masked ? " (original kept as " + a.file + a.backup_suffix + ")" : "") << "\n";
-  } else {
-    std::cout << r.text;
-    if (!ctx.opts.quiet && isatty(STDERR_FILENO)) std::cerr << "masked " << r.masked << " value(s)\n";
+    return 0;
   }
+  // To stdout: stream, writing each complete line as soon as the input pauses.
+  int fd = STDIN_FILENO;
+  if (a.file != "-") {
+    fd = ::open(a.file.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0 && errno == ENOENT) throw NotFoundError("file not found: " + a.file);
+    if (fd < 0) throw RuntimeError("cannot read " + a.file + ": " + std::strerror(errno));
+  }
+  struct Closer {
+    int fd;
+    ~Closer() {
+      if (fd != STDIN_FILENO) ::close(fd);
+    }
+  } closer{fd};
+  pii::MaskStream stream(scanner, opts, a.json_keys ? &keys : nullptr);
+  std::vector<char> buf(256 * 1024);
+  auto emit = [](const std::string& text) {
+    if (text.empty()) return;
+    std::cout.write(text.data(), static_cast<std::streamsize>(text.size()));
+    std::cout.flush();
+    if (!std::cout) throw RuntimeError("cannot write the masked output: " + std::string(std::strerror(errno)));
+  };
+  for (;;) {
+    ssize_t got = ::read(fd, buf.data(), buf.size());
+    if (got < 0 && errno == EINTR) continue;
+    if (got < 0)
+      throw RuntimeError("cannot read " + (a.file == "-" ? std::string("standard input") : a.file) + ": " +
+                         std::strerror(errno));
+    if (got == 0) break;
+    emit(stream.feed(std::string_view(buf.data(), static_cast<std::size_t>(got))));
+  }
+  emit(stream.finish());
+  warn_bad_lines(stream.bad_lines());
+  if (!ctx.opts.quiet && isatty(STDERR_FILENO)) std::cerr << "masked " << stream.masked() << " value(s)\n";
   return 0;
 }
 

@@ -278,6 +278,107 @@ TEST(Mask, JsonKeysAtAnyDepth) {
   EXPECT_EQ(lines.bad_lines, 1u);
 }
 
+TEST(Scanner, ColumnsCountCodePointsAlongOneLongLineAcrossChunks) {
+  // Many findings on one line with multi-byte letters between them: each column
+  // is the code points before it on its line, whatever the chunking.
+  std::string text = "x\n";
+  std::vector<std::pair<std::size_t, std::uint64_t>> planted;  // offset, column
+  std::uint64_t cps = 0;
+  for (int i = 0; i < 3000; ++i) {
+    text += "한글 ";
+    cps += 3;
+    planted.emplace_back(text.size(), cps + 1);
+    text += "u" + std::to_string(i) + "@example.com ";
+    cps += 14 + std::to_string(i).size();
+  }
+  for (std::size_t chunk : {std::size_t{1} << 20, std::size_t{4096}, std::size_t{1000}}) {
+    ScanOptions o;
+    o.chunk_bytes = chunk;
+    auto f = Scanner(o).scan(text);
+    ASSERT_EQ(f.size(), planted.size()) << "chunk " << chunk;
+    for (std::size_t i = 0; i < planted.size(); ++i) {
+      ASSERT_EQ(f[i].offset, planted[i].first) << "chunk " << chunk << " finding " << i;
+      ASSERT_EQ(f[i].line, 2u);
+      ASSERT_EQ(f[i].column, planted[i].second) << "chunk " << chunk << " finding " << i;
+    }
+  }
+}
+
+// Feeds `input` to a MaskStream in pieces of `step` bytes; returns what was
+// handed on after each piece (joined) and the final result.
+std::pair<std::vector<std::string>, std::string> stream_mask(const Scanner& s, std::string_view input,
+                                                             std::size_t step, const MaskOptions& o,
+                                                             const std::vector<std::string>* keys = nullptr) {
+  MaskStream m(s, o, keys);
+  std::vector<std::string> outs;
+  std::string all;
+  for (std::size_t i = 0; i < input.size(); i += step) {
+    outs.push_back(m.feed(input.substr(i, step)));
+    all += outs.back();
+  }
+  all += m.finish();
+  return {outs, all};
+}
+
+TEST(MaskStream, HandsOnEachCompleteLineAndMatchesWholeInput) {
+  Scanner s;
+  const std::string text = "mail a@example.com\nssn 123-45-6789 and card 4111 1111 1111 1111\nno newline at end 010-1234-5678";
+  for (std::size_t step : {1u, 3u, 7u, 64u, 4096u}) {
+    auto [outs, all] = stream_mask(s, text, step, {MaskMode::replace, ""});
+    EXPECT_EQ(all, mask_text(text, s, {MaskMode::replace, ""}).text) << "step " << step;
+  }
+  MaskStream m(s, {});
+  EXPECT_EQ(m.feed("first a@example.com\nsecond b@exa"), "first ***@***\n");  // the first line at once
+  EXPECT_EQ(m.feed("mple.com"), "");
+  EXPECT_EQ(m.finish(), "second ***@***");
+  EXPECT_EQ(m.masked(), 2u);
+}
+
+TEST(MaskStream, HoldsAPemBlockUntilItsEnd) {
+  Scanner s;
+  const std::string key =
+      "-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEAvQ9XzL3q1n1G3i8sFfX7qz8Y5kq0mJ3YtQ8aYk2v1dF8lQ0s\n"
+      "bW9yZSBrZXkgbWF0ZXJpYWwgaGVyZQ==\n-----END RSA PRIVATE KEY-----\n";
+  const std::string text = "before\n" + key + "after\n";
+  MaskStream m(s, {MaskMode::replace, ""});
+  std::string out = m.feed(text.substr(0, text.find("bW9y")));
+  EXPECT_EQ(out, "before\n");  // the open block waits
+  out += m.feed(text.substr(text.find("bW9y")));
+  out += m.finish();
+  EXPECT_EQ(out, mask_text(text, s, {MaskMode::replace, ""}).text);
+  EXPECT_EQ(out.find("MIIEow"), std::string::npos);
+}
+
+TEST(MaskStream, ALongLineIsCutAtABlankAndMemoryStaysBounded) {
+  Scanner s;
+  MaskStream m(s, {});
+  std::string word = "lorem ipsum dolor a@example.com ";
+  std::size_t handed = 0, fed = 0;
+  while (fed < 4 * MaskStream::k_max_held) {
+    handed += m.feed(word).size();
+    fed += word.size();
+  }
+  EXPECT_GT(handed, 2 * MaskStream::k_max_held);  // no newline, yet handed on
+  std::string rest = m.finish();
+  EXPECT_EQ(rest.find("a@example.com"), std::string::npos);
+  EXPECT_EQ(m.masked(), fed / word.size());
+}
+
+TEST(MaskStream, JsonLinesStreamAndADocumentWaitsForTheEnd) {
+  Scanner s;
+  const std::vector<std::string> keys;
+  const std::string lines = "{\"password\":\"x1\"}\nnot json a@example.com\n{\"ok\":true}\n";
+  MaskStream jl(s, {}, &keys);
+  EXPECT_EQ(jl.feed(lines.substr(0, 18)), "{\"password\":\"**\"}\n");
+  std::string rest = jl.feed(lines.substr(18)) + jl.finish();
+  EXPECT_EQ(rest, "not json ***@***\n{\"ok\":true}\n");
+  EXPECT_EQ(jl.bad_lines(), 1u);
+  const std::string doc = "{\n  \"user\": {\"email\": \"a@b.co\"}\n}\n";
+  auto [outs, all] = stream_mask(s, doc, 5, {}, &keys);
+  for (const auto& o : outs) EXPECT_EQ(o, "");
+  EXPECT_EQ(all, mask_json(doc, s, {}, keys).text);
+}
+
 TEST(Files, GlobsAndGitignore) {
   EXPECT_TRUE(glob_match("*.log", "a.log"));
   EXPECT_FALSE(glob_match("*.log", "d/a.log"));

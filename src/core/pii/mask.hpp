@@ -44,4 +44,37 @@ const std::vector<std::string>& default_sensitive_keys();
 MaskResult mask_json(std::string_view input, const Scanner& scanner, const MaskOptions& options,
                      const std::vector<std::string>& extra_keys);
 
+// Masks input as it arrives, so `tail -f app.log | mlopsctl pii mask` prints each
+// line while it is fresh and memory stays flat for endless streams. feed() returns
+// the masked text of every complete line so far; finish() the rest. Cuts fall only
+// between lines, and an open PEM block ("-----BEGIN …" without its END yet) is held
+// back until it closes (up to `k_max_pem`), so a private key is masked whole. A line longer than
+// `k_max_held` is cut at its last blank. With `json_keys`, the stream is JSONL
+// (masked line by line) unless its first line is not a complete JSON value but
+// starts one ('{' or '['): then it is one document, masked at finish().
+class MaskStream {
+ public:
+  static constexpr std::size_t k_max_held = 1 << 20;
+  static constexpr std::size_t k_max_pem = 64 << 10;  // an 8192-bit RSA key is 6.5 KiB
+
+  MaskStream(const Scanner& scanner, const MaskOptions& options, const std::vector<std::string>* json_keys = nullptr);
+  std::string feed(std::string_view data);
+  std::string finish();
+  std::size_t masked() const { return masked_; }
+  std::size_t bad_lines() const { return bad_lines_; }
+
+ private:
+  enum class Json { off, unknown, lines, document };
+  std::size_t safe_cut() const;
+  std::string process(std::string_view text);
+
+  const Scanner& scanner_;
+  MaskOptions options_;
+  std::vector<std::string> keys_;
+  Json json_;
+  std::string pending_;
+  std::size_t masked_ = 0;
+  std::size_t bad_lines_ = 0;
+};
+
 }  // namespace mlops::pii

@@ -74,15 +74,25 @@ class ChunkEmitter {
     while (cursor_ < nls.size() && nls[cursor_] < rel) ++cursor_;
     const std::size_t idx = cursor_;
     std::uint64_t line = ls_.line + idx;
+    std::size_t start = 0;
+    std::uint64_t before = 0;  // code points of the line before `start`
     if (idx > 0) {
-      std::size_t start = nls[idx - 1] + 1;
-      return {line, 1 + code_points(buf_ + start, rel - start), idx};
+      start = nls[idx - 1] + 1;
+    } else if (ls_.line_start >= base_ && ls_.line_start - base_ <= rel) {
+      start = static_cast<std::size_t>(ls_.line_start - base_);
+    } else {
+      before = ls_.carried_cps;
     }
-    if (ls_.line_start >= base_) {
-      std::size_t start = static_cast<std::size_t>(ls_.line_start - base_);
-      if (start <= rel) return {line, 1 + code_points(buf_ + start, rel - start), idx};
+    // Findings on one line arrive in order: count from the previous one, not from
+    // the line's start, so a long line with many findings stays linear.
+    if (memo_line_ != line || memo_rel_ < start || memo_rel_ > rel) {
+      memo_line_ = line;
+      memo_rel_ = start;
+      memo_cps_ = before;
     }
-    return {line, 1 + ls_.carried_cps + code_points(buf_, rel), idx};
+    memo_cps_ += code_points(buf_ + memo_rel_, rel - memo_rel_);
+    memo_rel_ = rel;
+    return {line, 1 + memo_cps_, idx};
   }
   // The scan recorded every marker; only a line that runs past the scanned part
   // needs a look at the rest of the buffer.
@@ -106,6 +116,9 @@ class ChunkEmitter {
   const LineState& ls_;
   const detail::ChunkScan& scan_;
   std::size_t cursor_ = 0;  // newlines before the last position asked for
+  std::uint64_t memo_line_ = 0;  // the last position asked for: its line,
+  std::size_t memo_rel_ = 0;     // offset in the buffer,
+  std::uint64_t memo_cps_ = 0;   // and code points from its line's start
 };
 
 }  // namespace
