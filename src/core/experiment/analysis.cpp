@@ -268,7 +268,9 @@ Analysis analyze(const AbConfig& c, const std::vector<ArmData>& arms) {
     for (std::size_t v = 1; v < arms.size(); ++v) {
       auto cmp = m.binary() ? compare_binary(m, arms[0].values[mi], arms[v].values[mi], c)
                             : compare_continuous(m, arms[0].values[mi], arms[v].values[mi], c);
-      cmp.j = json{{"variant", arms[v].name}}.update(cmp.j);
+      json ordered = {{"variant", arms[v].name}};
+      ordered.update(cmp.j);
+      cmp.j = std::move(ordered);
       ps.push_back(cmp.p_value);
       all[mi].push_back(std::move(cmp));
     }
