@@ -88,7 +88,7 @@ TEST_F(AbConfigTest, ParsesEveryKey) {
   EXPECT_EQ(c.metrics[1].better, stats::Better::lower);
   EXPECT_EQ(c.metrics[2].name, "politeness");
   EXPECT_EQ(c.metrics[2].source, Source::named);
-  EXPECT_EQ(c.metrics[2].test, Test::mann_whitney);
+  EXPECT_EQ(c.metrics[2].test, experiment::Test::mann_whitney);
   EXPECT_EQ(c.metrics[3].name, "cost_usd");
   ASSERT_EQ(c.guards.size(), 2u);
   EXPECT_TRUE(c.guards[0].relative);
