@@ -42,10 +42,12 @@ void write_reports(const json& doc, const AbReportArgs& r) {
 }
 
 const json* comparison_for(const json& metric, const std::string& arm) {
-  for (const auto& c : metric.value("comparisons", json::array()))
+  if (!metric.contains("comparisons")) return nullptr;
+  for (const auto& c : metric.at("comparisons"))
     if (c.value("variant", std::string()) == arm) return &c;
   return nullptr;
 }
+
 
 std::string diff_cell(const json& c, bool pct) {
   const json& d = c.value("difference", json(nullptr));
@@ -67,7 +69,7 @@ void print_run(std::ostream& os, const json& doc, bool color) {
                                                                : a.value("prompt", std::string()),
               a.value("provider", std::string()), experiment::format_value(a.value("share", json(nullptr)), true),
               std::to_string(a.value("observed", 0)), std::to_string(a.value("errors", 0)),
-              std::to_string(a.value("cache_hits", 0)), fmt::format("${:.4f}", a.value("cost_usd", 0.0))});
+              std::to_string(a.value("cache_hits", 0)), experiment::format_cost(a)});
   arms.print(os, color);
   for (const auto& m : doc.value("metrics", json::array())) {
     bool pct = m.value("kind", std::string()) == "binary";

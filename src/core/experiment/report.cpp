@@ -28,6 +28,13 @@ std::string format_p(const json& p) {
   return fmt::format("{:.4f}", d);
 }
 
+std::string format_cost(const json& arm) {
+  std::string cost = fmt::format("${:.4f}", arm.value("cost_usd", 0.0));
+  auto unknown = arm.value("unknown_cost_calls", std::int64_t{0});
+  if (unknown > 0 && unknown == arm.value("observed", std::int64_t{0})) return "unknown";
+  return unknown ? cost + " + unknown" : cost;
+}
+
 namespace {
 
 std::string esc(const std::string& s) {
@@ -181,7 +188,7 @@ void write_markdown(const json& doc, std::ostream& os) {
        << " | " << md(a.value("prompt_ref", json(nullptr)).is_string() ? a["prompt_ref"].get<std::string>()
                                                                           : a.value("prompt", std::string()))
        << " | " << md(a.value("provider", std::string())) << " | " << a.value("observed", 0) << " | "
-       << a.value("errors", 0) << " | " << fmt::format("${:.4f}", a.value("cost_usd", 0.0)) << " |\n";
+       << a.value("errors", 0) << " | " << format_cost(a) << " |\n";
   os << "\n";
   for (const auto& m : doc.value("metrics", json::array())) {
     bool pct = is_binary(m);
@@ -243,7 +250,7 @@ void write_html(const json& doc, std::ostream& os) {
        << "</td><td>" << esc(a.value("provider", std::string())) << "</td><td>"
        << esc(format_value(a.value("share", json(nullptr)), true)) << "</td><td>" << a.value("observed", 0)
        << "</td><td>" << a.value("errors", 0) << "</td><td>" << a.value("cache_hits", 0) << "</td><td>"
-       << fmt::format("${:.4f}", a.value("cost_usd", 0.0)) << "</td></tr>\n";
+       << format_cost(a) << "</td></tr>\n";
   os << "</table>\n";
   for (const auto& m : doc.value("metrics", json::array())) {
     bool pct = is_binary(m);

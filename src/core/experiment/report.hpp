@@ -19,5 +19,7 @@ void write_html(const nlohmann::json& doc, std::ostream& os);
 std::string format_value(const nlohmann::json& v, bool percent);
 std::string format_interval(const nlohmann::json& ci, bool percent);
 std::string format_p(const nlohmann::json& p);
+// An arm's cost: dollars, "unknown" when no call had a price, or "$x + unknown".
+std::string format_cost(const nlohmann::json& arm);
 
 }  // namespace mlops::experiment

@@ -137,6 +137,7 @@ AbRun run_ab(AbConfig& c, const std::vector<Placement>& plan, const AbRunOptions
       row["prompt_name"] = v.name;
       row["prompt_version"] = v.version;
       a.prompt.store_ref = v.name + "@" + std::to_string(v.version);
+      row["prompt_ref"] = a.prompt.store_ref;
     }
     arm_rows.push_back(std::move(row));
   }
