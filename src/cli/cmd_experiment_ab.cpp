@@ -57,6 +57,14 @@ std::string diff_cell(const json& c, bool pct) {
          experiment::format_interval(d.value("ci", json(nullptr)), pct);
 }
 
+// At most `max` bytes of a label, cut on a UTF-8 character boundary.
+std::string shorten(const std::string& s, std::size_t max = 40) {
+  if (s.size() <= max) return s;
+  std::size_t cut = max - 3;
+  while (cut > 0 && (static_cast<unsigned char>(s[cut]) & 0xC0) == 0x80) --cut;
+  return s.substr(0, cut) + "...";
+}
+
 void print_run(std::ostream& os, const json& doc, bool color) {
   std::string mode = doc.value("paired", false) ? "paired" : "split";
   os << bold("A/B experiment " + doc.value("name", std::string()), color) << "  run " << doc.value("id", std::string())
@@ -65,8 +73,8 @@ void print_run(std::ostream& os, const json& doc, bool color) {
   Table arms({"ARM", "ROLE", "PROMPT", "PROVIDER", "SHARE", "UNITS", "ERRORS", "CACHED", "COST"});
   for (const auto& a : doc.value("arms", json::array()))
     arms.add({a.value("name", std::string()), a.value("role", std::string()),
-              a.value("prompt_ref", json(nullptr)).is_string() ? a["prompt_ref"].get<std::string>()
-                                                               : a.value("prompt", std::string()),
+              shorten(a.value("prompt_ref", json(nullptr)).is_string() ? a["prompt_ref"].get<std::string>()
+                                                                       : a.value("prompt", std::string())),
               a.value("provider", std::string()), experiment::format_value(a.value("share", json(nullptr)), true),
               std::to_string(a.value("observed", 0)), std::to_string(a.value("errors", 0)),
               std::to_string(a.value("cache_hits", 0)), experiment::format_cost(a)});
