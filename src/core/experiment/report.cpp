@@ -222,7 +222,7 @@ void write_html(const json& doc, std::ostream& os) {
      << "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
      << "<title>A/B experiment " << esc(doc.value("name", std::string())) << "</title><style>"
      << "body{font:14px/1.45 system-ui,sans-serif;margin:2em auto;max-width:60em;color:#222;padding:0 1em}"
-     << "table{border-collapse:collapse;margin:.5em 0 1.2em}td,th{border:1px solid #ccc;padding:3px 8px;text-align:right}"
+     << "table{border-collapse:collapse;margin:.5em 0 1.2em}td,th{border:1px solid #ccc;padding:3px 8px;text-align:right;white-space:nowrap}"
      << "td:first-child,th:first-child{text-align:left}.verdict{font-size:1.3em;padding:.4em .8em;border-radius:4px}"
      << ".win{background:#e3f6e3}.none{background:#fff3d6}svg{display:block;margin:.3em 0}"
      << "svg text{font:12px system-ui,sans-serif}svg .t{font-weight:600}svg .ax{fill:#666}"
