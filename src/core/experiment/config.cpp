@@ -1,5 +1,6 @@
 #include "experiment/config.hpp"
 
+#include <fmt/format.h>
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
@@ -54,6 +55,9 @@ const MetricSpec& AbConfig::metric(const std::string& name) const {
 }
 
 namespace {
+
+// Holm's correction across many variants leaves little power to any of them.
+constexpr std::size_t k_max_variants = 100;
 
 std::string at(const std::string& file, const YAML::Node& n) { return file + ":" + std::to_string(n.Mark().line + 1); }
 
@@ -131,6 +135,9 @@ class Parser {
     if (auto* r = get("variants")) {
       if (!r->node.IsSequence() || r->node.size() == 0) {
         add(r->where, "variants must be a non-empty list of arms ({name, prompt, provider})");
+      } else if (r->node.size() > k_max_variants) {
+        add(r->where, fmt::format("{} variants; an experiment compares at most {} with its control",
+                                  r->node.size(), k_max_variants));
       } else {
         for (std::size_t i = 0; i < r->node.size(); ++i)
           c_.variants.push_back(arm({r->node[i], at(file_, r->node[i])}, "", default_provider));

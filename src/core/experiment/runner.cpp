@@ -143,9 +143,9 @@ AbRun run_ab(AbConfig& c, const std::vector<Placement>& plan, const AbRunOptions
   }
 
   std::vector<std::int64_t> assigned(arms.size(), 0);
-  std::vector<std::int8_t> arm_of(plan.size(), -1);
+  std::vector<std::int16_t> arm_of(plan.size(), -1);
   for (const auto& p : plan) {
-    arm_of[static_cast<std::size_t>(p.test)] = static_cast<std::int8_t>(p.arm);
+    arm_of[static_cast<std::size_t>(p.test)] = static_cast<std::int16_t>(p.arm);
     if (p.arm < 0)
       for (auto& n : assigned) ++n;
     else
