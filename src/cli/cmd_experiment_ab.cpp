@@ -48,7 +48,6 @@ const json* comparison_for(const json& metric, const std::string& arm) {
   return nullptr;
 }
 
-
 std::string diff_cell(const json& c, bool pct) {
   const json& d = c.value("difference", json(nullptr));
   if (!d.is_object() || !d["value"].is_number()) return "–";
@@ -110,8 +109,10 @@ void print_run(std::ostream& os, const json& doc, bool color) {
     os << bold("no verdict", color) << " (the run is " << doc.value("status", std::string()) << ")\n";
     return;
   }
-  if (d["winner"].is_string()) os << green(bold("winner: " + d["winner"].get<std::string>(), color), color) << "\n";
-  else os << yellow(bold("no decision", color), color) << "\n";
+  if (d["winner"].is_string())
+    os << green(bold("winner: " + d["winner"].get<std::string>(), color), color) << "\n";
+  else
+    os << yellow(bold("no decision", color), color) << "\n";
   for (const auto& r : d.value("reasons", json::array())) os << "  - " << r.get<std::string>() << "\n";
 }
 
@@ -144,15 +145,18 @@ int run_ab_experiment(Context& ctx, const AbRunArgs& a) {
   auto cfg_ab = experiment::load_ab_config(a.config);
   // Every test is read and placed before anything is sent.
   auto plan = experiment::assign(cfg_ab);
-  write_file(a.assignments, [&](std::ostream& os) { os << experiment::assignments_json(cfg_ab, plan).dump(1) << "\n"; });
+  write_file(a.assignments,
+             [&](std::ostream& os) { os << experiment::assignments_json(cfg_ab, plan).dump(1) << "\n"; });
 
   auto& cfg = ctx.config();
   int jobs = a.jobs.value_or(cfg_ab.suite.options.concurrency);
   cfg.set_flag("llm.concurrency", std::to_string(jobs), "-j");
   if (a.no_cache || !cfg_ab.suite.options.cache) cfg.set_flag("llm.cache.enabled", "false", "--no-cache");
   if (a.max_retries) cfg.set_flag("llm.max_retries", std::to_string(*a.max_retries), "--max-retries");
-  if (!a.timeout.empty()) cfg.set_flag("llm.timeout", a.timeout, "--timeout");
-  else if (cfg_ab.suite.options.timeout) cfg.set_flag("llm.timeout", *cfg_ab.suite.options.timeout, "options.timeout");
+  if (!a.timeout.empty())
+    cfg.set_flag("llm.timeout", a.timeout, "--timeout");
+  else if (cfg_ab.suite.options.timeout)
+    cfg.set_flag("llm.timeout", *cfg_ab.suite.options.timeout, "options.timeout");
   auto copts = llm::client_options(cfg);
   copts.flush_batch = 1;  // every finished call is durable: a killed run resumes from the cache
   llm::Client client(ws.db(), cfg, ctx.env, ctx.tracer(), ctx.root_span,
@@ -167,8 +171,8 @@ int run_ab_experiment(Context& ctx, const AbRunArgs& a) {
   auto names = cfg_ab.arms();
   ro.on_progress = [&](std::size_t arm, const eval::Progress& p) {
     if (!tty) return;
-    std::cerr << "\r\033[K" << names[arm]->name << ": " << p.done << " done · " << p.passed << " passed · "
-              << p.errors << " errors" << std::flush;
+    std::cerr << "\r\033[K" << names[arm]->name << ": " << p.done << " done · " << p.passed << " passed · " << p.errors
+              << " errors" << std::flush;
   };
   auto prompts = store_of(ctx);
   auto run = experiment::run_ab(cfg_ab, plan, ro, client, cfg, ctx.env, ws.db(), &prompts);

@@ -117,14 +117,16 @@ tests: [{vars: {q: x}}]
 }
 
 TEST_F(AbConfigTest, ErrorsNameLineAndKey) {
-  std::string e = error_of("kind: ab\nname: x\ncontrol: {prompt: a, provider: echo}\nvariants: [{name: b, prompt: "
-                           "c, provider: echo}]\ntests: [{vars: {q: 1}}]\nconfidance: 0.9\n");
+  std::string e = error_of(
+      "kind: ab\nname: x\ncontrol: {prompt: a, provider: echo}\nvariants: [{name: b, prompt: "
+      "c, provider: echo}]\ntests: [{vars: {q: 1}}]\nconfidance: 0.9\n");
   EXPECT_NE(e.find("bad.yaml:6: unknown key 'confidance' (did you mean 'confidence'?)"), std::string::npos) << e;
 
-  e = error_of("name: x\ncontrol: {prompt: a}\nvariants: [{prompt: c, temprature: 1}]\n"
-               "split: {control: 1, zz: 2}\nprimary: {metric: pass_rate, direction: up}\n"
-               "guards: [{metric: cost_usd, limit: -3}]\nconfidence: 2\nmin_sample_size: -1\n"
-               "prompts: [x]\ntests: [{vars: {q: 1}}]\n");
+  e = error_of(
+      "name: x\ncontrol: {prompt: a}\nvariants: [{prompt: c, temprature: 1}]\n"
+      "split: {control: 1, zz: 2}\nprimary: {metric: pass_rate, direction: up}\n"
+      "guards: [{metric: cost_usd, limit: -3}]\nconfidence: 2\nmin_sample_size: -1\n"
+      "prompts: [x]\ntests: [{vars: {q: 1}}]\n");
   for (const char* want :
        {"missing kind: ab", "bad.yaml:2: arm 'control' needs a provider", "bad.yaml:3: every variant needs a name",
         "unknown arm key 'temprature'", "bad.yaml:4: split names 'zz', which is not an arm",
@@ -133,15 +135,17 @@ TEST_F(AbConfigTest, ErrorsNameLineAndKey) {
         "bad.yaml:9: 'prompts' is an eval suite key"})
     EXPECT_NE(e.find(want), std::string::npos) << "missing '" << want << "' in:\n" << e;
 
-  e = error_of("kind: torch\nname: x\ncontrol: {prompt: a, provider: echo}\nvariants: [{name: control, prompt: c, "
-               "provider: echo}]\ntests: [{vars: {q: 1}}]\nguards: [{metric: latency_ms, limit: 5%%}]\n");
+  e = error_of(
+      "kind: torch\nname: x\ncontrol: {prompt: a, provider: echo}\nvariants: [{name: control, prompt: c, "
+      "provider: echo}]\ntests: [{vars: {q: 1}}]\nguards: [{metric: latency_ms, limit: 5%%}]\n");
   EXPECT_NE(e.find("bad.yaml:1: kind is 'torch'"), std::string::npos) << e;
   EXPECT_NE(e.find("arm name 'control' is used twice"), std::string::npos) << e;
   EXPECT_NE(e.find("guard limit '5%%' is not a percentage"), std::string::npos) << e;
 
-  e = error_of("kind: ab\nname: x\npaired: true\ncontrol: {prompt: a, provider: echo}\nvariants: [{name: b, prompt: "
-               "c, provider: echo}]\nmetrics: [{name: latency_ms, test: mann-whitney}]\ntests: [{vars: {q: 1}}]\n"
-               "options: {repeat: 3}\n");
+  e = error_of(
+      "kind: ab\nname: x\npaired: true\ncontrol: {prompt: a, provider: echo}\nvariants: [{name: b, prompt: "
+      "c, provider: echo}]\nmetrics: [{name: latency_ms, test: mann-whitney}]\ntests: [{vars: {q: 1}}]\n"
+      "options: {repeat: 3}\n");
   EXPECT_NE(e.find("test mann-whitney compares independent samples"), std::string::npos) << e;
   EXPECT_NE(e.find("options.repeat must be 1"), std::string::npos) << e;
 
@@ -186,16 +190,18 @@ tests: file://units.csv
   EXPECT_NEAR(stats::assignment_bucket("greeting-tone", "alice"), 0.2206084131856555, 1e-15);
 
   // Without unit: the test's position; a declared unit var must be present.
-  auto paired = load_ab_config(write("p.yaml", "kind: ab\nname: p\npaired: true\nprovider: echo\ncontrol: {prompt: "
-                                               "a}\nvariants: [{name: b, prompt: b}]\ntests: [{vars: {q: 1}}, "
-                                               "{vars: {q: 2}}]\n"));
+  auto paired = load_ab_config(write("p.yaml",
+                                     "kind: ab\nname: p\npaired: true\nprovider: echo\ncontrol: {prompt: "
+                                     "a}\nvariants: [{name: b, prompt: b}]\ntests: [{vars: {q: 1}}, "
+                                     "{vars: {q: 2}}]\n"));
   auto pp = assign(paired);
   ASSERT_EQ(pp.size(), 2u);
   EXPECT_EQ(pp[1].unit, "1");
   EXPECT_EQ(pp[1].arm, -1);
   EXPECT_EQ(assignments_json(paired, pp)[0]["arm"], "*");
-  auto missing = load_ab_config(write("m.yaml", "kind: ab\nname: p\nunit: uid\nprovider: echo\ncontrol: {prompt: "
-                                                "a}\nvariants: [{name: b, prompt: b}]\ntests: [{vars: {q: 1}}]\n"));
+  auto missing = load_ab_config(write("m.yaml",
+                                      "kind: ab\nname: p\nunit: uid\nprovider: echo\ncontrol: {prompt: "
+                                      "a}\nvariants: [{name: b, prompt: b}]\ntests: [{vars: {q: 1}}]\n"));
   EXPECT_THROW(assign(missing), ConfigError);
 }
 

@@ -26,8 +26,12 @@ using Series = std::vector<std::pair<std::int64_t, double>>;
 // resamples of every unit) costs seconds; pass rates use the grouped shortcut.
 constexpr std::size_t k_max_bootstrap_pairs = 100'000;
 
-json interval_json(const stats::Interval& i) { return json::array({i.low, i.high}); }
-json estimate_json(const stats::Estimate& e) { return {{"value", e.value}, {"ci", interval_json(e.ci)}}; }
+json interval_json(const stats::Interval& i) {
+  return json::array({i.low, i.high});
+}
+json estimate_json(const stats::Estimate& e) {
+  return {{"value", e.value}, {"ci", interval_json(e.ci)}};
+}
 
 std::vector<double> values_of(const Series& s) {
   std::vector<double> out;
@@ -44,8 +48,10 @@ std::pair<std::vector<double>, std::vector<double>> pairs_of(Series a, Series b)
   std::pair<std::vector<double>, std::vector<double>> out;
   std::size_t i = 0, j = 0;
   while (i < a.size() && j < b.size()) {
-    if (a[i].first < b[j].first) ++i;
-    else if (b[j].first < a[i].first) ++j;
+    if (a[i].first < b[j].first)
+      ++i;
+    else if (b[j].first < a[i].first)
+      ++j;
     else {
       out.first.push_back(a[i++].second);
       out.second.push_back(b[j++].second);
@@ -109,9 +115,10 @@ Comparison compare_binary(const MetricSpec&, const Series& a, const Series& b, c
       pb[i] = vb[i] != 0;
     }
     auto t = stats::tabulate(pa, pb);
-    r.j = {{"test", "mcnemar"},
-           {"pairs", t.n()},
-           {"table", {{"both", t.both}, {"control_only", t.a_only}, {"variant_only", t.b_only}, {"neither", t.neither}}}};
+    r.j = {
+        {"test", "mcnemar"},
+        {"pairs", t.n()},
+        {"table", {{"both", t.both}, {"control_only", t.a_only}, {"variant_only", t.b_only}, {"neither", t.neither}}}};
     if (t.n() == 0) {
       notes.push_back("no unit has an answer from both arms");
     } else {
@@ -198,8 +205,8 @@ Comparison compare_continuous(const MetricSpec& m, const Series& a, const Series
         auto bs = stats::paired_bootstrap(va, vb, o);
         if (bs.lift) r.j["relative_lift"] = estimate_json(*bs.lift);
       } else {
-        notes.push_back(fmt::format("relative lift not computed above {} pairs (paired bootstrap)",
-                                    k_max_bootstrap_pairs));
+        notes.push_back(
+            fmt::format("relative lift not computed above {} pairs (paired bootstrap)", k_max_bootstrap_pairs));
       }
       attempt(notes, [&] { r.j["effect_size"] = {{"name", "cohens_d"}, {"value", stats::cohens_d(sa, sb)}}; });
     }
@@ -249,7 +256,9 @@ double mean_of(const Series& s) {
   return s.empty() ? 0 : sum / static_cast<double>(s.size());
 }
 
-const char* direction_name(stats::Better b) { return b == stats::Better::higher ? "higher" : "lower"; }
+const char* direction_name(stats::Better b) {
+  return b == stats::Better::higher ? "higher" : "lower";
+}
 
 }  // namespace
 
@@ -259,8 +268,8 @@ Analysis analyze(const AbConfig& c, const std::vector<ArmData>& arms) {
     throw UsageError(fmt::format("{} arms of data for {} arms in the config", arms.size(), cfg_arms.size()));
   for (const auto& a : arms)
     if (a.values.size() != c.metrics.size())
-      throw UsageError(fmt::format("arm '{}' has {} metric series for {} metrics", a.name, a.values.size(),
-                                   c.metrics.size()));
+      throw UsageError(
+          fmt::format("arm '{}' has {} metric series for {} metrics", a.name, a.values.size(), c.metrics.size()));
   Analysis out;
   const double alpha = 1 - c.confidence;
   std::vector<Comparison> primary;  // per variant
@@ -310,13 +319,19 @@ Analysis analyze(const AbConfig& c, const std::vector<ArmData>& arms) {
       out.srm = {{"applicable", false}, {"reason", "no unit was observed"}};
     } else {
       auto s = stats::sample_ratio_mismatch(counts, weights);
-      out.srm = {{"applicable", true},      {"counts", counts},        {"expected", s.expected},
-                 {"chi_square", s.test.statistic}, {"df", s.test.df}, {"p_value", s.test.p_value},
-                 {"threshold", stats::k_srm_threshold}, {"mismatch", s.mismatch}};
+      out.srm = {{"applicable", true},
+                 {"counts", counts},
+                 {"expected", s.expected},
+                 {"chi_square", s.test.statistic},
+                 {"df", s.test.df},
+                 {"p_value", s.test.p_value},
+                 {"threshold", stats::k_srm_threshold},
+                 {"mismatch", s.mismatch}};
       if (s.mismatch)
-        blockers.push_back(fmt::format("sample ratio mismatch: observed {} units per arm against the split (chi-square "
-                                       "p = {:.3g} < {:g}); check failed calls and the assignment",
-                                       json(counts).dump(), s.test.p_value, stats::k_srm_threshold));
+        blockers.push_back(
+            fmt::format("sample ratio mismatch: observed {} units per arm against the split (chi-square "
+                        "p = {:.3g} < {:g}); check failed calls and the assignment",
+                        json(counts).dump(), s.test.p_value, stats::k_srm_threshold));
     }
   }
 
@@ -346,8 +361,8 @@ Analysis analyze(const AbConfig& c, const std::vector<ArmData>& arms) {
       if (sc.empty() || sv.empty()) {
         row["change"] = nullptr;
         row["regressed"] = nullptr;
-        blockers.push_back(fmt::format("guard '{}' cannot be checked for '{}': an arm has no values", g.metric,
-                                       arms[v].name));
+        blockers.push_back(
+            fmt::format("guard '{}' cannot be checked for '{}': an arm has no values", g.metric, arms[v].name));
         guard_rows.push_back(row);
         continue;
       }

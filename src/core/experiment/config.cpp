@@ -19,7 +19,7 @@ namespace mlops::experiment {
 using nlohmann::json;
 
 const std::vector<std::string>& builtin_metrics() {
-  static const std::vector<std::string> names = {"pass_rate", "score",  "latency_ms", "cost_usd",
+  static const std::vector<std::string> names = {"pass_rate", "score",     "latency_ms", "cost_usd",
                                                  "tokens",    "tokens_in", "tokens_out"};
   return names;
 }
@@ -59,7 +59,9 @@ namespace {
 // Holm's correction across many variants leaves little power to any of them.
 constexpr std::size_t k_max_variants = 100;
 
-std::string at(const std::string& file, const YAML::Node& n) { return file + ":" + std::to_string(n.Mark().line + 1); }
+std::string at(const std::string& file, const YAML::Node& n) {
+  return file + ":" + std::to_string(n.Mark().line + 1);
+}
 
 const std::regex& name_pattern() {
   static const std::regex re(R"(^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$)");
@@ -74,9 +76,9 @@ struct Raw {
 // Keys an A/B config adds to the suite's; the suite's own prompts/providers are
 // replaced by the arms.
 const std::vector<std::string>& ab_keys() {
-  static const std::vector<std::string> keys = {"kind",    "name",    "provider", "control",  "variants",
-                                                "split",   "unit",    "paired",   "metrics",  "primary",
-                                                "guards",  "min_sample_size", "confidence", "seed"};
+  static const std::vector<std::string> keys = {
+      "kind",   "name",    "provider", "control", "variants",        "split",      "unit",
+      "paired", "metrics", "primary",  "guards",  "min_sample_size", "confidence", "seed"};
   return keys;
 }
 
@@ -136,8 +138,8 @@ class Parser {
       if (!r->node.IsSequence() || r->node.size() == 0) {
         add(r->where, "variants must be a non-empty list of arms ({name, prompt, provider})");
       } else if (r->node.size() > k_max_variants) {
-        add(r->where, fmt::format("{} variants; an experiment compares at most {} with its control",
-                                  r->node.size(), k_max_variants));
+        add(r->where, fmt::format("{} variants; an experiment compares at most {} with its control", r->node.size(),
+                                  k_max_variants));
       } else {
         for (std::size_t i = 0; i < r->node.size(); ++i)
           c_.variants.push_back(arm({r->node[i], at(file_, r->node[i])}, "", default_provider));
@@ -157,18 +159,24 @@ class Parser {
     if (auto* r = get("paired")) c_.paired = boolean(*r);
     if (auto* r = get("min_sample_size")) {
       auto v = config::yaml_to_json(r->node);
-      if (v.is_number_integer() && v.get<std::int64_t>() >= 0) c_.min_sample_size = v.get<std::int64_t>();
-      else add(r->where, "min_sample_size must be a whole number ≥ 0 (units per arm)");
+      if (v.is_number_integer() && v.get<std::int64_t>() >= 0)
+        c_.min_sample_size = v.get<std::int64_t>();
+      else
+        add(r->where, "min_sample_size must be a whole number ≥ 0 (units per arm)");
     }
     if (auto* r = get("confidence")) {
       auto v = config::yaml_to_json(r->node);
-      if (v.is_number() && v.get<double>() > 0 && v.get<double>() < 1) c_.confidence = v.get<double>();
-      else add(r->where, "confidence must be a number between 0 and 1, e.g. 0.95");
+      if (v.is_number() && v.get<double>() > 0 && v.get<double>() < 1)
+        c_.confidence = v.get<double>();
+      else
+        add(r->where, "confidence must be a number between 0 and 1, e.g. 0.95");
     }
     if (auto* r = get("seed")) {
       auto v = config::yaml_to_json(r->node);
-      if (v.is_number_integer() && v.get<std::int64_t>() >= 0) c_.seed = v.get<std::uint64_t>();
-      else add(r->where, "seed must be a whole number ≥ 0");
+      if (v.is_number_integer() && v.get<std::int64_t>() >= 0)
+        c_.seed = v.get<std::uint64_t>();
+      else
+        add(r->where, "seed must be a whole number ≥ 0");
     }
     metrics(get("metrics"), get("primary"), get("guards"));
     if (c_.paired)
@@ -229,8 +237,10 @@ class Parser {
         a.provider = provider(v, where);
         has_provider = true;
       } else if (key == "parameters") {
-        if (!v.is_object()) add(where, "parameters must be a mapping: {temperature, max_tokens, top_p}");
-        else params = v;
+        if (!v.is_object())
+          add(where, "parameters must be a mapping: {temperature, max_tokens, top_p}");
+        else
+          params = v;
         params_where = where;
       } else {
         std::string near = util::nearest(key, {"name", "prompt", "provider", "parameters"});
@@ -240,17 +250,22 @@ class Parser {
     if (a.name.empty()) add(r.where, "every variant needs a name");
     if (!has_prompt) add(r.where, "arm '" + a.name + "' needs a prompt (NAME@LABEL, NAME@VERSION or a template)");
     if (!has_provider) {
-      if (default_provider) a.provider = *default_provider;
-      else add(r.where, "arm '" + a.name + "' needs a provider (or give a top-level provider: for every arm)");
+      if (default_provider)
+        a.provider = *default_provider;
+      else
+        add(r.where, "arm '" + a.name + "' needs a provider (or give a top-level provider: for every arm)");
     }
     for (const auto& [k, v] : params.items()) {
-      if (k == "temperature" && v.is_number()) a.provider.temperature = v.get<double>();
+      if (k == "temperature" && v.is_number())
+        a.provider.temperature = v.get<double>();
       else if ((k == "max_tokens" || k == "maxTokens") && v.is_number_integer() && v.get<int>() > 0)
         a.provider.max_tokens = v.get<int>();
-      else if ((k == "top_p" || k == "topP") && v.is_number()) a.provider.top_p = v.get<double>();
+      else if ((k == "top_p" || k == "topP") && v.is_number())
+        a.provider.top_p = v.get<double>();
       else if (k == "temperature" || k == "max_tokens" || k == "maxTokens" || k == "top_p" || k == "topP")
         add(params_where, "parameter '" + k + "' has the wrong type (" + v.dump() + ")");
-      else add(params_where, "parameter '" + k + "' is not supported (temperature, max_tokens, top_p)");
+      else
+        add(params_where, "parameter '" + k + "' is not supported (temperature, max_tokens, top_p)");
     }
     // The arm's name labels its eval run's rows and reports.
     a.provider.label = a.name;
@@ -304,14 +319,21 @@ class Parser {
         std::string s = x.is_string() ? x.get<std::string>() : x.dump();
         if (k == "name") continue;
         if (k == "direction") {
-          if (s == "higher") m.better = stats::Better::higher;
-          else if (s == "lower") m.better = stats::Better::lower;
-          else add(where, "direction must be higher or lower, not '" + s + "'");
+          if (s == "higher")
+            m.better = stats::Better::higher;
+          else if (s == "lower")
+            m.better = stats::Better::lower;
+          else
+            add(where, "direction must be higher or lower, not '" + s + "'");
         } else if (k == "test") {
-          if (s == "welch" || s == "t") m.test = Test::welch;
-          else if (s == "mann-whitney") m.test = Test::mann_whitney;
-          else if (s == "auto") m.test = Test::automatic;
-          else add(where, "test must be auto, welch or mann-whitney, not '" + s + "'");
+          if (s == "welch" || s == "t")
+            m.test = Test::welch;
+          else if (s == "mann-whitney")
+            m.test = Test::mann_whitney;
+          else if (s == "auto")
+            m.test = Test::automatic;
+          else
+            add(where, "test must be auto, welch or mann-whitney, not '" + s + "'");
         } else {
           add(where, "unknown metric key '" + k + "' (name, direction, test)");
         }
@@ -353,11 +375,15 @@ class Parser {
         json v = config::yaml_to_json(primary->node);
         for (const auto& [k, x] : v.items()) {
           std::string s = x.is_string() ? x.get<std::string>() : x.dump();
-          if (k == "metric") c_.primary = s;
+          if (k == "metric")
+            c_.primary = s;
           else if (k == "direction") {
-            if (s == "higher") primary_dir = stats::Better::higher;
-            else if (s == "lower") primary_dir = stats::Better::lower;
-            else add(primary->where, "direction must be higher or lower, not '" + s + "'");
+            if (s == "higher")
+              primary_dir = stats::Better::higher;
+            else if (s == "lower")
+              primary_dir = stats::Better::lower;
+            else
+              add(primary->where, "direction must be higher or lower, not '" + s + "'");
           } else {
             add(primary->where, "unknown primary key '" + k + "' (metric, direction)");
           }
@@ -451,18 +477,20 @@ AbConfig load_ab_config(const fs::path& path) {
 
 std::string config_kind(const fs::path& path) {
   auto content = util::read_file_if_exists(path);
-  if (!content) throw NotFoundError("experiment config not found: " + path.string(), "pass the config file: experiment run FILE");
+  if (!content)
+    throw NotFoundError("experiment config not found: " + path.string(), "pass the config file: experiment run FILE");
   YAML::Node root;
   try {
     root = YAML::Load(*content);
   } catch (const YAML::Exception& e) {
-    throw ConfigError(path.string() + ":" + std::to_string(e.mark.line + 1) + ":" + std::to_string(e.mark.column + 1) +
-                          ": " + e.msg,
-                      "fix the YAML syntax");
+    throw ConfigError(
+        path.string() + ":" + std::to_string(e.mark.line + 1) + ":" + std::to_string(e.mark.column + 1) + ": " + e.msg,
+        "fix the YAML syntax");
   }
   if (!root.IsMap()) throw ConfigError(path.string() + ": an experiment config is a YAML mapping with kind:");
   if (!root["kind"]) return {};
-  if (!root["kind"].IsScalar()) throw ConfigError(at(path.string(), root["kind"]) + ": kind must be a single word such as ab");
+  if (!root["kind"].IsScalar())
+    throw ConfigError(at(path.string(), root["kind"]) + ": kind must be a single word such as ab");
   return root["kind"].as<std::string>();
 }
 

@@ -41,11 +41,20 @@ std::string esc(const std::string& s) {
   std::string out;
   for (char ch : s) {
     switch (ch) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      default: out += ch;
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      default:
+        out += ch;
     }
   }
   return out;
@@ -54,14 +63,19 @@ std::string esc(const std::string& s) {
 std::string md(const std::string& s) {
   std::string out;
   for (char ch : s) {
-    if (ch == '|') out += "\\|";
-    else if (ch == '\n') out += ' ';
-    else out += ch;
+    if (ch == '|')
+      out += "\\|";
+    else if (ch == '\n')
+      out += ' ';
+    else
+      out += ch;
   }
   return out;
 }
 
-bool is_binary(const json& m) { return m.value("kind", std::string()) == "binary"; }
+bool is_binary(const json& m) {
+  return m.value("kind", std::string()) == "binary";
+}
 
 std::string lift_text(const json& c) {
   const json& l = c.value("relative_lift", json(nullptr));
@@ -72,10 +86,9 @@ std::string lift_text(const json& c) {
 std::string diff_text(const json& c, bool percent) {
   const json& d = c.value("difference", json(nullptr));
   if (!d.is_object()) return "–";
-  std::string v = d["value"].is_number()
-                      ? (percent ? fmt::format("{:+.1f} pp", d["value"].get<double>() * 100)
-                                 : fmt::format("{:+.4g}", d["value"].get<double>()))
-                      : "–";
+  std::string v = d["value"].is_number() ? (percent ? fmt::format("{:+.1f} pp", d["value"].get<double>() * 100)
+                                                    : fmt::format("{:+.4g}", d["value"].get<double>()))
+                                         : "–";
   return v + " " + format_interval(d.value("ci", json(nullptr)), percent);
 }
 
@@ -155,8 +168,8 @@ std::string svg_plot(const json& m) {
       if (r.has_ci)
         s += fmt::format("<line x1=\"{:.1f}\" x2=\"{:.1f}\" y1=\"{:.1f}\" y2=\"{:.1f}\" class=\"ci\"/>", x(r.lo),
                          x(r.hi), y, y);
-      s += fmt::format("<circle cx=\"{:.1f}\" cy=\"{:.1f}\" r=\"4\" class=\"pt\"><title>{} {}</title></circle>",
-                       x(r.v), y, esc(format_value(r.v, pct)),
+      s += fmt::format("<circle cx=\"{:.1f}\" cy=\"{:.1f}\" r=\"4\" class=\"pt\"><title>{} {}</title></circle>", x(r.v),
+                       y, esc(format_value(r.v, pct)),
                        r.has_ci ? esc(format_interval(json::array({r.lo, r.hi}), pct)) : "");
     }
     s += fmt::format("<text x=\"{:.0f}\" y=\"{:.0f}\" class=\"ax\">{}</text>", left, h - 4, esc(format_value(lo, pct)));
@@ -184,9 +197,10 @@ void write_markdown(const json& doc, std::ostream& os) {
   }
   os << "| arm | prompt | provider | units | errors | cost |\n|---|---|---|---:|---:|---:|\n";
   for (const auto& a : doc.value("arms", json::array()))
-    os << "| " << md(a.value("name", std::string())) << (a.value("role", std::string()) == "control" ? " (control)" : "")
-       << " | " << md(a.value("prompt_ref", json(nullptr)).is_string() ? a["prompt_ref"].get<std::string>()
-                                                                          : a.value("prompt", std::string()))
+    os << "| " << md(a.value("name", std::string()))
+       << (a.value("role", std::string()) == "control" ? " (control)" : "") << " | "
+       << md(a.value("prompt_ref", json(nullptr)).is_string() ? a["prompt_ref"].get<std::string>()
+                                                              : a.value("prompt", std::string()))
        << " | " << md(a.value("provider", std::string())) << " | " << a.value("observed", 0) << " | "
        << a.value("errors", 0) << " | " << format_cost(a) << " |\n";
   os << "\n";
@@ -222,7 +236,8 @@ void write_html(const json& doc, std::ostream& os) {
      << "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
      << "<title>A/B experiment " << esc(doc.value("name", std::string())) << "</title><style>"
      << "body{font:14px/1.45 system-ui,sans-serif;margin:2em auto;max-width:60em;color:#222;padding:0 1em}"
-     << "table{border-collapse:collapse;margin:.5em 0 1.2em}td,th{border:1px solid #ccc;padding:3px 8px;text-align:right;white-space:nowrap}"
+     << "table{border-collapse:collapse;margin:.5em 0 1.2em}td,th{border:1px solid #ccc;padding:3px "
+        "8px;text-align:right;white-space:nowrap}"
      << "td:first-child,th:first-child{text-align:left}.verdict{font-size:1.3em;padding:.4em .8em;border-radius:4px}"
      << ".win{background:#e3f6e3}.none{background:#fff3d6}svg{display:block;margin:.3em 0}"
      << "svg text{font:12px system-ui,sans-serif}svg .t{font-weight:600}svg .ax{fill:#666}"
@@ -230,9 +245,9 @@ void write_html(const json& doc, std::ostream& os) {
      << "</style></head><body>\n";
   os << "<h1>A/B experiment <code>" << esc(doc.value("name", std::string())) << "</code></h1>\n";
   os << "<p class=\"verdict " << (won ? "win" : "none") << "\">" << esc(verdict_line(doc)) << "</p>\n";
-  os << "<p>Run <code>" << esc(doc.value("id", std::string())) << "</code> · status " << esc(doc.value("status", std::string()))
-     << " · " << (doc.value("paired", false) ? "paired" : "split") << " · primary metric <code>"
-     << esc(doc.value("primary", json("")).get<std::string>()) << "</code> · confidence "
+  os << "<p>Run <code>" << esc(doc.value("id", std::string())) << "</code> · status "
+     << esc(doc.value("status", std::string())) << " · " << (doc.value("paired", false) ? "paired" : "split")
+     << " · primary metric <code>" << esc(doc.value("primary", json("")).get<std::string>()) << "</code> · confidence "
      << esc(format_value(doc.value("confidence", json(nullptr)), true)) << " · started "
      << esc(doc.value("started", std::string())) << "</p>\n";
   if (d.is_object()) {
@@ -246,7 +261,7 @@ void write_html(const json& doc, std::ostream& os) {
     os << "<tr><td>" << esc(a.value("name", std::string()))
        << (a.value("role", std::string()) == "control" ? " (control)" : "") << "</td><td>"
        << esc(a.value("prompt_ref", json(nullptr)).is_string() ? a["prompt_ref"].get<std::string>()
-                                                                : a.value("prompt", std::string()))
+                                                               : a.value("prompt", std::string()))
        << "</td><td>" << esc(a.value("provider", std::string())) << "</td><td>"
        << esc(format_value(a.value("share", json(nullptr)), true)) << "</td><td>" << a.value("observed", 0)
        << "</td><td>" << a.value("errors", 0) << "</td><td>" << a.value("cache_hits", 0) << "</td><td>"
@@ -254,8 +269,8 @@ void write_html(const json& doc, std::ostream& os) {
   os << "</table>\n";
   for (const auto& m : doc.value("metrics", json::array())) {
     bool pct = is_binary(m);
-    os << "<h2>" << esc(m.value("name", std::string())) << (m.value("primary", false) ? " (primary)" : "")
-       << "</h2><p>" << esc(m.value("direction", std::string())) << " is better</p>\n";
+    os << "<h2>" << esc(m.value("name", std::string())) << (m.value("primary", false) ? " (primary)" : "") << "</h2><p>"
+       << esc(m.value("direction", std::string())) << " is better</p>\n";
     os << svg_plot(m) << "\n";
     os << "<table><tr><th>arm</th><th>n</th><th>mean</th><th>interval</th><th>difference</th><th>lift</th>"
           "<th>test</th><th>p</th><th>adjusted p</th><th>effect</th></tr>\n";
@@ -265,19 +280,20 @@ void write_html(const json& doc, std::ostream& os) {
       const json* c = nullptr;
       for (const auto& x : comps)
         if (x.value("variant", std::string()) == name) c = &x;
-      os << "<tr><td>" << esc(name) << "</td><td>" << a.value("n", 0) << "</td><td>" << esc(format_value(a["mean"], pct))
-         << "</td><td>" << esc(format_interval(a["ci"], pct)) << "</td><td>" << esc(c ? diff_text(*c, pct) : "")
-         << "</td><td>" << esc(c ? lift_text(*c) : "") << "</td><td>" << esc(c ? c->value("test", std::string()) : "")
-         << "</td><td>" << esc(c ? format_p((*c)["p_value"]) : "") << "</td><td>"
-         << esc(c ? format_p((*c)["adjusted_p_value"]) : "") << "</td><td>" << esc(c ? effect_text(*c) : "")
-         << "</td></tr>\n";
+      os << "<tr><td>" << esc(name) << "</td><td>" << a.value("n", 0) << "</td><td>"
+         << esc(format_value(a["mean"], pct)) << "</td><td>" << esc(format_interval(a["ci"], pct)) << "</td><td>"
+         << esc(c ? diff_text(*c, pct) : "") << "</td><td>" << esc(c ? lift_text(*c) : "") << "</td><td>"
+         << esc(c ? c->value("test", std::string()) : "") << "</td><td>" << esc(c ? format_p((*c)["p_value"]) : "")
+         << "</td><td>" << esc(c ? format_p((*c)["adjusted_p_value"]) : "") << "</td><td>"
+         << esc(c ? effect_text(*c) : "") << "</td></tr>\n";
     }
     os << "</table>\n";
   }
   const json& srm = doc.value("srm", json(nullptr));
   if (srm.is_object() && srm.value("applicable", false))
-    os << "<p>Sample ratio check: χ² = " << esc(format_value(srm["chi_square"], false)) << ", p = "
-       << esc(format_p(srm["p_value"])) << (srm.value("mismatch", false) ? " — <b>mismatch</b>" : " — ok") << "</p>\n";
+    os << "<p>Sample ratio check: χ² = " << esc(format_value(srm["chi_square"], false))
+       << ", p = " << esc(format_p(srm["p_value"])) << (srm.value("mismatch", false) ? " — <b>mismatch</b>" : " — ok")
+       << "</p>\n";
   os << "</body></html>\n";
 }
 

@@ -18,10 +18,10 @@ namespace {
 std::string unit_of(const AbConfig& c, const eval::TestCase& t, std::int64_t idx) {
   if (c.unit_field.empty()) return std::to_string(idx);
   if (!t.vars.contains(c.unit_field) || t.vars[c.unit_field].is_null())
-    throw ConfigError(fmt::format("{}: test has no var '{}' to identify its unit (unit: {})",
-                                  t.origin.empty() ? "test " + std::to_string(idx) : t.origin, c.unit_field,
-                                  c.unit_field),
-                      "give every test that var, or drop unit: to assign by the test's position");
+    throw ConfigError(
+        fmt::format("{}: test has no var '{}' to identify its unit (unit: {})",
+                    t.origin.empty() ? "test " + std::to_string(idx) : t.origin, c.unit_field, c.unit_field),
+        "give every test that var, or drop unit: to assign by the test's position");
   const json& v = t.vars[c.unit_field];
   std::string s = v.is_string() ? v.get<std::string>() : v.dump();
   if (s.empty())
@@ -105,10 +105,10 @@ std::vector<Placement> assign(const AbConfig& c) {
   // A named metric no assertion produces is a config mistake, not a result.
   for (const auto& m : c.metrics)
     if (m.source == Source::named && !named.count(m.name))
-      throw ConfigError(fmt::format("{}: metric '{}' has no values: no assertion has metric: {}", c.path.string(),
-                                    m.name, m.name),
-                        fmt::format("name a built-in metric ({}) or add metric: {} to an assertion",
-                                    fmt::join(builtin_metrics(), ", "), m.name));
+      throw ConfigError(
+          fmt::format("{}: metric '{}' has no values: no assertion has metric: {}", c.path.string(), m.name, m.name),
+          fmt::format("name a built-in metric ({}) or add metric: {} to an assertion",
+                      fmt::join(builtin_metrics(), ", "), m.name));
   return plan;
 }
 
@@ -214,8 +214,10 @@ AbRun run_ab(AbConfig& c, const std::vector<Placement>& plan, const AbRunOptions
           return true;
         }
         ++d.observed;
-        if (r.cost_usd) cost += *r.cost_usd;
-        else ++unknown;
+        if (r.cost_usd)
+          cost += *r.cost_usd;
+        else
+          ++unknown;
         tokens_in += r.tokens_in;
         tokens_out += r.tokens_out;
         for (std::size_t m = 0; m < c.metrics.size(); ++m)

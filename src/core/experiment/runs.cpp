@@ -55,17 +55,20 @@ AbRun read_run(store::Statement& st) {
   return r;
 }
 
-std::string iso(std::int64_t ms) { return util::format_rfc3339(ms * 1'000'000); }
+std::string iso(std::int64_t ms) {
+  return util::format_rfc3339(ms * 1'000'000);
+}
 
 }  // namespace
 
 void AbRuns::create(const AbRun& r) {
   json owner = {{"pid", static_cast<std::int64_t>(getpid())}, {"host", this_host()}};
   db_.write([&] {
-    db_.prepare("INSERT INTO ab_runs(id, name, description, config_path, config_sha256, paired, started_ms, status, "
-                "owner, summary, actor, trace_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
-        .bind_all(r.id, r.name, r.description, r.config_path, r.config_sha256, r.paired ? 1 : 0, r.started_ms,
-                  r.status, owner.dump(), r.summary.dump(), r.actor, r.trace_id)
+    db_.prepare(
+           "INSERT INTO ab_runs(id, name, description, config_path, config_sha256, paired, started_ms, status, "
+           "owner, summary, actor, trace_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+        .bind_all(r.id, r.name, r.description, r.config_path, r.config_sha256, r.paired ? 1 : 0, r.started_ms, r.status,
+                  owner.dump(), r.summary.dump(), r.actor, r.trace_id)
         .run();
   });
 }
@@ -80,8 +83,9 @@ void AbRuns::link_arm(const std::string& run_id, int position, const ArmLink& li
 
 void AbRuns::finish(const AbRun& r) {
   db_.write([&] {
-    db_.prepare("UPDATE ab_runs SET finished_ms = ?, status = ?, outcome = ?, winner = ?, summary = ?, decision = ? "
-                "WHERE id = ?")
+    db_.prepare(
+           "UPDATE ab_runs SET finished_ms = ?, status = ?, outcome = ?, winner = ?, summary = ?, decision = ? "
+           "WHERE id = ?")
         .bind_all(r.finished_ms, r.status, r.outcome, r.winner, r.summary.dump(), r.decision.dump(), r.id)
         .run();
   });

@@ -26,7 +26,7 @@ struct AbRun {
   bool paired = false;
   std::int64_t started_ms = 0;
   std::optional<std::int64_t> finished_ms;
-  std::string status;  // running, finished, interrupted, failed
+  std::string status;                  // running, finished, interrupted, failed
   std::optional<std::string> outcome;  // winner, no decision
   std::optional<std::string> winner;
   nlohmann::json summary = nlohmann::json::object();   // arms, metrics, srm, config
