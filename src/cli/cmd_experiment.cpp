@@ -5,6 +5,7 @@
 #include <iostream>
 
 #include "cli/commands.hpp"
+#include "cli/experiment_ab.hpp"
 #include "cli/output.hpp"
 #include "stats/power.hpp"
 
@@ -71,6 +72,8 @@ void add_experiment_commands(CLI::App& app, Context& ctx) {
   power->add_option("--ratio", req->ratio, "Treatment units per control unit")->default_str("1");
   power->add_flag("--one-sided", req->one_sided, "Test only for a change in the direction of --mde");
   on_run(power, ctx, [&ctx, req] { return run_power(ctx, *req); });
+
+  add_experiment_ab_commands(exp, ctx);
 }
 
 }  // namespace mlops::cli

@@ -16,18 +16,6 @@ namespace mlops::cli {
 
 namespace {
 
-std::vector<std::string> protected_envs(Context& ctx) {
-  std::vector<std::string> out;
-  auto v = ctx.config().get("prompts.protected_envs");
-  if (!v) return out;
-  std::string s = v->value;
-  for (char& c : s)
-    if (c == '[' || c == ']' || c == '"' || c == '\'') c = ' ';
-  for (auto& part : util::split(s, ','))
-    if (auto t = util::trim(part); !t.empty()) out.push_back(t);
-  return out;
-}
-
 nlohmann::json version_json(const prompt::VersionInfo& v) {
   return {{"name", v.name},     {"version", v.version},       {"commit", v.commit},
           {"path", v.path},     {"sha256", v.content_sha256}, {"author", v.author},

@@ -1,6 +1,7 @@
 #include "cli/prompt_args.hpp"
 
 #include "util/error.hpp"
+#include "util/text.hpp"
 
 namespace mlops::cli {
 
@@ -20,6 +21,18 @@ nlohmann::json parse_vars(const std::vector<std::string>& pairs, const std::stri
     vars[p.substr(0, eq)] = p.substr(eq + 1);
   }
   return vars;
+}
+
+std::vector<std::string> protected_envs(Context& ctx) {
+  std::vector<std::string> out;
+  auto v = ctx.config().get("prompts.protected_envs");
+  if (!v) return out;
+  std::string s = v->value;
+  for (char& c : s)
+    if (c == '[' || c == ']' || c == '"' || c == '\'') c = ' ';
+  for (auto& part : util::split(s, ','))
+    if (auto t = util::trim(part); !t.empty()) out.push_back(t);
+  return out;
 }
 
 }  // namespace mlops::cli

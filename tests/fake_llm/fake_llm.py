@@ -18,6 +18,7 @@ import argparse
 import collections
 import dataclasses
 import functools
+import hashlib
 import ipaddress
 import json
 import re
@@ -67,6 +68,21 @@ def compute_answer(user_text: str) -> str:
         if line.startswith(REPLY_PREFIX):
             return line[len(REPLY_PREFIX):]
     return "echo: " + user_text
+
+
+def graded_answer(user_text: str, base: str, d: "Directives") -> str:
+    """With accuracy=P, an `@reply ` answer comes back exactly with probability P and as
+    "wrong: " + ANSWER otherwise. The draw is a pure function of the seed, the base
+    model name and the user text, so it repeats across runs and machines and two models
+    draw independently: u = int(sha256(f"{seed}:{base}:{user_text}")[:16], 16) / 2**64,
+    right when u < P."""
+    answer = compute_answer(user_text)
+    if d.accuracy is None or not any(
+            line.rstrip("\r").startswith(REPLY_PREFIX) for line in user_text.split("\n")):
+        return answer
+    digest = hashlib.sha256(f"{d.seed}:{base}:{user_text}".encode()).hexdigest()
+    u = int(digest[:16], 16) / 2.0**64
+    return answer if u < d.accuracy else "wrong: " + answer
 
 
 def content_text(content) -> str:
@@ -127,6 +143,8 @@ class Directives:
     cache_write: int = 0
     limit: int | None = None
     stream_slow_ms: float = 0
+    accuracy: float | None = None      # probability that an @reply answer comes back right
+    seed: int = 0
 
 
 NO_DIRECTIVES = Directives()
@@ -182,6 +200,13 @@ def parse_model(model: str) -> tuple[str, Directives]:
             fields[key] = _count(token, value, 0)
         elif key == "limit":
             fields["limit"] = _count(token, value, 1)
+        elif key == "accuracy":
+            accuracy = float(_number(token, value))
+            if accuracy > 1:
+                raise DirectiveError(f"directive {token!r}: expected a probability between 0 and 1")
+            fields["accuracy"] = accuracy
+        elif key == "seed":
+            fields["seed"] = _count(token, value, 0)
         else:
             raise DirectiveError(f"unknown directive {token!r}")
     return base, Directives(**fields)
@@ -827,7 +852,7 @@ class Handler(BaseHTTPRequestHandler):
         handled, status = self._faults(provider, model, directives, inflight)
         if handled:
             return status
-        answer, truncated = truncate_tokens(compute_answer(user), limit)
+        answer, truncated = truncate_tokens(graded_answer(user, base, directives), limit)
         return provider.respond(self, Reply(
             model=base, directives=directives, answer=answer, truncated=truncated,
             prompt_tokens=count_tokens(prompt), completion_tokens=count_tokens(answer),

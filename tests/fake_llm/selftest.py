@@ -12,6 +12,7 @@ printing one line per failed check.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -571,8 +572,30 @@ def test_limit():
     check(stats()["peak_inflight"] >= 4, "limit: peak_inflight")
 
 
+def test_accuracy():
+    def answer(model, text):
+        return chat(model, text).json()["choices"][0]["message"]["content"]
+
+    def expected(seed, base, text, p):
+        u = int(hashlib.sha256(f"{seed}:{base}:{text}".encode()).hexdigest()[:16], 16) / 2.0**64
+        return "yes" if u < p else "wrong: yes"
+
+    texts = [f"question {i}\n@reply yes" for i in range(200)]
+    good = [answer("good+accuracy=0.9", t) for t in texts]
+    for t, a in zip(texts, good):
+        eq(a, expected(0, "good", t, 0.9), f"accuracy=0.9 draw for {t!r}")
+    right = sum(a == "yes" for a in good)
+    check(160 <= right <= 195, f"accuracy=0.9: {right}/200 right")
+    eq(good[:20], [answer("good+accuracy=0.9", t) for t in texts[:20]], "accuracy draws repeat")
+    eq(answer("m+accuracy=0", texts[0]), "wrong: yes", "accuracy=0 always wrong")
+    eq(answer("m+accuracy=1", texts[0]), "yes", "accuracy=1 always right")
+    eq(answer("m+accuracy=0.5+seed=7", texts[3]), expected(7, "m", texts[3], 0.5), "seed=7")
+    eq(answer("m+accuracy=0", "no reply line"), "echo: no reply line", "accuracy leaves echo alone")
+    eq(chat("m+accuracy=1.5", "hi").status, 400, "accuracy above 1")
+
+
 def test_directive_errors():
-    for model in ("m+nope", "m+nope=1", "m+fail=abc", "m+latency=-1", "m+limit=0", "m++garbage"):
+    for model in ("m+nope", "m+nope=1", "m+fail=abc", "m+latency=-1", "m+limit=0", "m++garbage", "m+seed=x"):
         r = chat(model, "hi")
         eq(r.status, 400, f"bad directive {model!r}")
         check("fake_llm" in r.json()["error"]["message"], f"{model!r}: message")
@@ -663,7 +686,7 @@ def test_process_lifecycle():
 
 TESTS = [test_health, test_openai, test_reply_and_truncation, test_anthropic, test_ollama,
          test_generic, test_webhook_and_records, test_fail_counts, test_auth, test_garbage,
-         test_latency_and_hang, test_drop, test_limit, test_directive_errors,
+         test_latency_and_hang, test_drop, test_limit, test_accuracy, test_directive_errors,
          test_keepalive_and_stats, test_concurrency, test_reset, test_process_lifecycle]
 
 

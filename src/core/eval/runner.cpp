@@ -242,7 +242,7 @@ RunInfo run_suite(const Suite& suite, const RunOptions& opts, llm::Client& clien
   }
 
   RunInfo run;
-  run.id = new_run_id();
+  run.id = opts.id.empty() ? new_run_id() : opts.id;
   run.name = opts.name;
   run.description = suite.description;
   run.config_path = fs::absolute(suite.path).lexically_normal().string();
@@ -297,6 +297,7 @@ RunInfo run_suite(const Suite& suite, const RunOptions& opts, llm::Client& clien
         j.context.prompt_version = rp.version;
       }
       j.context.eval_id = run.id;
+      j.context.experiment_id = opts.experiment_id;
       job_of[k] = jobs.size();
       jobs.push_back(std::move(j));
     }
@@ -330,6 +331,7 @@ RunInfo run_suite(const Suite& suite, const RunOptions& opts, llm::Client& clien
                                 {"user", rubric_user_prompt(rubric_text(evaluator, spec, t.vars), ans.response.text)}};
           g.request.temperature = 0.0;
           g.context.eval_id = run.id;
+          g.context.experiment_id = opts.experiment_id;
           grader_jobs.push_back(std::move(g));
           grader_of.push_back({k, a});
           continue;
@@ -439,6 +441,7 @@ RunInfo run_suite(const Suite& suite, const RunOptions& opts, llm::Client& clien
     for_each_test(suite, [&](TestCase&& t) {
       std::int64_t ti = test_idx++;
       if (filter && !std::regex_search(t.description + "\n" + t.vars.dump(), *filter)) return true;
+      if (opts.select && !opts.select(t, ti)) return true;
       auto shared = std::make_shared<const TestCase>(std::move(t));
       for (int r = 0; r < std::max(1, opts.repeat); ++r)
         for (std::size_t pi = 0; pi < suite.prompts.size(); ++pi)

@@ -17,12 +17,18 @@ namespace mlops::eval {
 
 struct RunOptions {
   std::optional<std::string> name;
+  std::string id;  // the run's id; empty: new_run_id()
   int repeat = 1;
   std::string filter;  // ECMAScript regex over a test's description and vars
   std::string grader;  // provider id for llm-rubric when an assertion names none
   std::string actor;
   std::string trace_id;
   std::size_t chunk = 512;  // calls in flight per chunk (at least 4 × concurrency)
+  // Runs only the tests for which this returns true (an experiment's assignment);
+  // test_idx is the test's position in the suite, counted before any filter.
+  std::function<bool(const TestCase& test, std::int64_t test_idx)> select;
+  // Tags every call's ledger row with this experiment id (eval_id is the run's id).
+  std::optional<std::string> experiment_id;
 };
 
 struct Progress {

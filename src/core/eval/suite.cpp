@@ -362,6 +362,21 @@ void parse_options(const json& o, Suite& s, const std::string& where, Problems& 
 
 std::string normalize_provider_id(const std::string& id) { return map_provider_id(id).value_or(id); }
 
+PromptRef parse_prompt_ref(const json& v, const fs::path& dir, const std::string& where,
+                           std::vector<std::string>& problems) {
+  Problems p;
+  auto r = parse_prompt(v, dir, where, p);
+  problems.insert(problems.end(), p.list.begin(), p.list.end());
+  return r;
+}
+
+ProviderRef parse_provider_ref(const json& v, const std::string& where, std::vector<std::string>& problems) {
+  Problems p;
+  auto r = parse_provider(v, where, p);
+  problems.insert(problems.end(), p.list.begin(), p.list.end());
+  return r;
+}
+
 void check_graders(const Suite& suite, const std::string& default_grader) {
   if (!default_grader.empty()) return;
   auto check = [](const TestCase& t) {
@@ -375,9 +390,11 @@ void check_graders(const Suite& suite, const std::string& default_grader) {
     for (const auto& t : src.inline_tests) check(t);
 }
 
-Suite load_suite(const fs::path& path) {
+Suite load_suite(const fs::path& path) { return load_suite(path, SuiteHost{}); }
+
+Suite load_suite(const fs::path& path, const SuiteHost& host) {
   auto content = util::read_file_if_exists(path);
-  if (!content) throw NotFoundError("eval suite not found: " + path.string(), "pass the suite file with -c FILE");
+  if (!content) throw NotFoundError(host.what + " not found: " + path.string(), "pass the suite file with -c FILE");
   Suite s;
   s.path = path;
   s.sha256 = util::sha256_hex(*content);
@@ -390,13 +407,16 @@ Suite load_suite(const fs::path& path) {
                           e.msg,
                       "fix the YAML syntax");
   }
-  if (!root.IsMap()) throw ConfigError(file + ": an eval suite is a YAML mapping with prompts, providers and tests");
+  if (!root.IsMap())
+    throw ConfigError(file + ": an " + host.what + " is a YAML mapping" +
+                      (host.needs_prompts_and_providers ? " with prompts, providers and tests" : ""));
   fs::path dir = path.parent_path();
   Problems p;
   for (const auto& kv : root) {
     std::string key = kv.first.as<std::string>();
     const YAML::Node& node = kv.second;
     std::string where = at(file, kv.first);
+    if (host.claim && host.claim(key, node, where, p.list)) continue;
     json v = config::yaml_to_json(node);
     if (key == "description") {
       s.description = v.is_string() ? v.get<std::string>() : v.dump();
@@ -469,11 +489,14 @@ Suite load_suite(const fs::path& path) {
       p.add(where, "unknown key '" + key + "'");
     }
   }
-  if (s.prompts.empty()) p.add(file, "no prompts: add prompts: [NAME@REF or a template]");
-  if (s.providers.empty()) p.add(file, "no providers: add providers: [openai:gpt-4o-mini, …]");
+  if (host.needs_prompts_and_providers) {
+    if (s.prompts.empty()) p.add(file, "no prompts: add prompts: [NAME@REF or a template]");
+    if (s.providers.empty()) p.add(file, "no providers: add providers: [openai:gpt-4o-mini, …]");
+  }
   if (s.tests.empty() && s.default_test.asserts.empty()) p.add(file, "no tests: add tests: [{vars: …, assert: …}]");
+  if (host.check) host.check(s, p.list);
   if (!p.list.empty()) {
-    std::string msg = "eval suite " + file + " has " + std::to_string(p.list.size()) + " problem" +
+    std::string msg = host.what + " " + file + " has " + std::to_string(p.list.size()) + " problem" +
                       (p.list.size() == 1 ? "" : "s") + ":";
     for (const auto& x : p.list) msg += "\n  " + x;
     throw ConfigError(msg, "nothing was sent; fix these and run again");

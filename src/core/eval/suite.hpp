@@ -20,6 +20,10 @@
 
 #include "llm/provider.hpp"
 
+namespace YAML {
+class Node;
+}
+
 namespace mlops::eval {
 
 namespace fs = std::filesystem;
@@ -101,6 +105,27 @@ struct Suite {
 // Parses and checks a suite. Throws ConfigError listing every problem found
 // (unsupported promptfoo features included) with file:line.
 Suite load_suite(const fs::path& path);
+
+// Another config kind that shares the suite's test keys (tests, defaultTest,
+// options, description), such as an A/B experiment: `claim` is offered every
+// top-level key first and returns true when it took it, appending its own
+// problems as "file:line: what". All problems are reported together.
+struct SuiteHost {
+  std::string what = "eval suite";  // names the file in the error
+  std::function<bool(const std::string& key, const YAML::Node& value, const std::string& where,
+                     std::vector<std::string>& problems)>
+      claim;
+  bool needs_prompts_and_providers = true;
+  // Runs after every key was read, to add cross-key problems.
+  std::function<void(Suite& suite, std::vector<std::string>& problems)> check;
+};
+Suite load_suite(const fs::path& path, const SuiteHost& host);
+
+// One entry of prompts: / providers:, for hosts that place them elsewhere.
+// Problems are appended as "where: what".
+PromptRef parse_prompt_ref(const nlohmann::json& v, const fs::path& dir, const std::string& where,
+                           std::vector<std::string>& problems);
+ProviderRef parse_provider_ref(const nlohmann::json& v, const std::string& where, std::vector<std::string>& problems);
 
 // Reads every test of the suite in order, one at a time (flat memory for large
 // CSV/JSONL files), with defaultTest merged in. `fn` returns false to stop.

@@ -305,6 +305,7 @@ void Client::finish(const CallJob& job, CallResult& r, Provider* p, const std::s
   if (job.context.prompt) a["mlops.prompt.name"] = *job.context.prompt;
   if (job.context.prompt_version) a["mlops.prompt.version"] = *job.context.prompt_version;
   if (job.context.eval_id) a["mlops.eval.id"] = *job.context.eval_id;
+  if (job.context.experiment_id) a["mlops.experiment.id"] = *job.context.experiment_id;
   if (r.ok()) {
     if (!r.response.response_model.empty()) a["gen_ai.response.model"] = r.response.response_model;
     if (!r.response.response_id.empty()) a["gen_ai.response.id"] = r.response.response_id;

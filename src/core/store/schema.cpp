@@ -255,6 +255,40 @@ CREATE TABLE eval_results (
   PRIMARY KEY (run_id, idx)
 ) WITHOUT ROWID;
 )sql"},
+      {7, R"sql(
+-- Prompt A/B experiment runs (experiment/runs.hpp): one row per `experiment run`
+-- of a kind: ab config; owner {pid, host} tells a killed run from a running one.
+-- summary holds the arms, the metrics and the SRM check; decision the verdict.
+CREATE TABLE ab_runs (
+  id            TEXT PRIMARY KEY,
+  name          TEXT NOT NULL,
+  description   TEXT NOT NULL DEFAULT '',
+  config_path   TEXT NOT NULL,
+  config_sha256 TEXT NOT NULL,
+  paired        INTEGER NOT NULL DEFAULT 0,
+  started_ms    INTEGER NOT NULL,
+  finished_ms   INTEGER,
+  status        TEXT NOT NULL,
+  owner         TEXT NOT NULL DEFAULT '{}',
+  outcome       TEXT,
+  winner        TEXT,
+  summary       TEXT NOT NULL DEFAULT '{}',
+  decision      TEXT NOT NULL DEFAULT '{}',
+  actor         TEXT NOT NULL DEFAULT '',
+  trace_id      TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX ab_runs_by_name ON ab_runs(name, started_ms);
+
+-- Each arm of a run and the eval run that holds its results (eval_results).
+CREATE TABLE ab_arms (
+  run_id    TEXT NOT NULL REFERENCES ab_runs(id) ON DELETE CASCADE,
+  position  INTEGER NOT NULL,
+  arm       TEXT NOT NULL,
+  eval_run  TEXT NOT NULL,
+  PRIMARY KEY (run_id, position)
+) WITHOUT ROWID;
+CREATE INDEX ab_arms_by_eval ON ab_arms(eval_run);
+)sql"},
   };
   return list;
 }
