@@ -137,7 +137,7 @@ TEST_F(HtmlReportTest, SelfContainedWithSummaryChartsAndData) {
   EXPECT_EQ(data["rows"][4][10], 1);          // failed
   EXPECT_EQ(data["rows"][1][10], 0);          // passed
   EXPECT_EQ(data["rows"][4][17][0][3], "expected output to contain \"Paris\"");
-  EXPECT_EQ(data["failures"], 5);
+  EXPECT_EQ(data["failures"], 6);  // 5 failed and 1 error
 }
 
 TEST_F(HtmlReportTest, LongOutputsAreCutAtCharacterBoundaries) {
