@@ -7,10 +7,10 @@
 #include "eval/results.hpp"
 #include "eval/similar.hpp"
 #include "eval/suite.hpp"
-#include "util/error.hpp"
-#include "util/fs.hpp"
 #include "store/db.hpp"
 #include "support.hpp"
+#include "util/error.hpp"
+#include "util/fs.hpp"
 
 namespace mlops::eval {
 namespace {
@@ -49,8 +49,11 @@ class HtmlReportTest : public ::testing::Test {
     r.cost_usd = 0.001;
     r.tokens_in = 10;
     r.tokens_out = 5;
-    r.assertions = json::array({{{"type", "contains"}, {"pass", pass}, {"score", pass ? 1 : 0}, {"weight", 1},
-                                  {"reason", pass ? "" : "expected output to contain \"Paris\""}}});
+    r.assertions = json::array({{{"type", "contains"},
+                                 {"pass", pass},
+                                 {"score", pass ? 1 : 0},
+                                 {"weight", 1},
+                                 {"reason", pass ? "" : "expected output to contain \"Paris\""}}});
     return r;
   }
   void finish(std::int64_t total, std::int64_t passed) {
@@ -59,7 +62,8 @@ class HtmlReportTest : public ::testing::Test {
     run_.total = total;
     run_.passed = passed;
     run_.failed = total - passed;
-    run_.summary = {{"gate", {{"passed", passed == total}, {"pass_threshold", 1.0}, {"reasons", json::array({"pass rate low"})}}}};
+    run_.summary = {
+        {"gate", {{"passed", passed == total}, {"pass_threshold", 1.0}, {"reasons", json::array({"pass rate low"})}}}};
     results_->finish(run_);
   }
   testing::ScratchDir dir_{"eval-html"};
@@ -111,6 +115,7 @@ TEST_F(HtmlReportTest, SelfContainedWithSummaryChartsAndData) {
   rows[3].provider = "anthropic:claude";
   rows[5].error = "openai failed (HTTP 500)";
   rows[5].output.reset();
+  rows[4].assertions[0]["expected"] = "Paris";
   results_->append(run_.id, rows);
   finish(20, 15);
   std::string html = render();
@@ -132,11 +137,13 @@ TEST_F(HtmlReportTest, SelfContainedWithSummaryChartsAndData) {
   json data = json::parse(html.substr(start, end - start));
   ASSERT_EQ(data["rows"].size(), 20u);
   EXPECT_EQ(data["providers"], json({"openai:gpt-4o-mini", "anthropic:claude"}));
-  EXPECT_EQ(data["rows"][3][4], 1);           // provider index
-  EXPECT_EQ(data["rows"][5][10], 2);          // error status
-  EXPECT_EQ(data["rows"][4][10], 1);          // failed
-  EXPECT_EQ(data["rows"][1][10], 0);          // passed
+  EXPECT_EQ(data["rows"][3][4], 1);   // provider index
+  EXPECT_EQ(data["rows"][5][10], 2);  // error status
+  EXPECT_EQ(data["rows"][4][10], 1);  // failed
+  EXPECT_EQ(data["rows"][1][10], 0);  // passed
   EXPECT_EQ(data["rows"][4][17][0][3], "expected output to contain \"Paris\"");
+  EXPECT_EQ(data["rows"][4][17][0][4], "Paris");  // for the diff
+  EXPECT_TRUE(data["rows"][1][17][0][4].is_null());
   EXPECT_EQ(data["failures"], 6);  // 5 failed and 1 error
 }
 
@@ -174,9 +181,11 @@ TEST_F(HtmlReportTest, ClassificationAndFairnessSections) {
       {"labels", {"ham", "spam"}},
       {"confusion_matrix", {{3, 1}, {1, 3}}},
       {"macro", {{"precision", 0.75}, {"recall", 0.75}, {"f1", 0.75}}},
-      {"classes", json::array({{{"label", "ham"}, {"precision", 0.75}, {"recall", 0.75}, {"f1", 0.75}, {"support", 4}}})},
+      {"classes",
+       json::array({{{"label", "ham"}, {"precision", 0.75}, {"recall", 0.75}, {"f1", 0.75}, {"support", 4}}})},
       {"fairness",
-       {{"groups", json::array({{{"group", "a"}, {"selection_rate", 0.75}}, {{"group", "b"}, {"selection_rate", 0.25}}})},
+       {{"groups",
+         json::array({{{"group", "a"}, {"selection_rate", 0.75}}, {{"group", "b"}, {"selection_rate", 0.25}}})},
         {"demographic_parity_difference", 0.5},
         {"disparate_impact", 0.3333},
         {"passes_four_fifths", false}}}};
@@ -234,7 +243,8 @@ TEST(Similar, ListPassesOnTheFirstSimilarValue) {
 }
 
 TEST(Similar, ProviderIds) {
-  EXPECT_EQ(normalize_embedding_provider_id("openai:embedding:text-embedding-3-small"), "openai:text-embedding-3-small");
+  EXPECT_EQ(normalize_embedding_provider_id("openai:embedding:text-embedding-3-small"),
+            "openai:text-embedding-3-small");
   EXPECT_EQ(normalize_embedding_provider_id("openai:embeddings:e"), "openai:e");
   EXPECT_EQ(normalize_embedding_provider_id("ollama:embeddings:nomic-embed-text"), "ollama:nomic-embed-text");
   EXPECT_EQ(normalize_embedding_provider_id("local:bge"), "local:bge");
@@ -253,6 +263,29 @@ TEST(Similar, ChecksRenderTheValueWithTheVars) {
   EXPECT_EQ(c.expected, (std::vector<std::string>{"Paris is big", "plain"}));
   EXPECT_EQ(c.provider, "openai:text-embedding-3-large");
   EXPECT_EQ(c.output, "out");
+}
+
+Output answer(const std::string& text) {
+  Output o;
+  o.text = text;
+  return o;
+}
+
+TEST(Assertions, FailedComparisonsCarryTheExpectedTextForDiffs) {
+  Evaluator ev;
+  AssertionSpec eq;
+  eq.type = "equals";
+  eq.value = "Paris is {{ what }}";
+  auto r = ev.evaluate(eq, answer("Lyon is big"), {{"what", "big"}});
+  EXPECT_FALSE(r.pass);
+  EXPECT_EQ(r.expected, "Paris is big");
+  EXPECT_TRUE(ev.evaluate(eq, answer("Paris is big"), {{"what", "big"}}).expected.empty());  // passed
+  eq.negate = true;
+  EXPECT_TRUE(ev.evaluate(eq, answer("Paris is big"), {{"what", "big"}}).expected.empty());  // not-equals: no diff
+  AssertionSpec contains;
+  contains.type = "contains";
+  contains.value = "x";
+  EXPECT_TRUE(ev.evaluate(contains, answer("y"), json::object()).expected.empty());
 }
 
 class SuiteFile : public ::testing::Test {

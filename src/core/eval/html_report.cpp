@@ -27,12 +27,23 @@ std::string html_escape(const std::string& s) {
       continue;
     }
     switch (s[i]) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      case '\'': out += "&#39;"; break;
-      default: out.append(s, i, ch.len);
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      case '\'':
+        out += "&#39;";
+        break;
+      default:
+        out.append(s, i, ch.len);
     }
     i += ch.len;
   }
@@ -46,13 +57,18 @@ std::string script_json(const json& j) {
   for (std::size_t i = 0; i < text.size(); ++i) {
     char c = text[i];
     // '<', '>' and '&' only occur inside JSON strings, where \u escapes mean the same.
-    if (c == '<') out += "\\u003c";
-    else if (c == '>') out += "\\u003e";
-    else if (c == '&') out += "\\u0026";
-    else if (c == '\xE2' && i + 2 < text.size() && text[i + 1] == '\x80' && (text[i + 2] == '\xA8' || text[i + 2] == '\xA9')) {
+    if (c == '<')
+      out += "\\u003c";
+    else if (c == '>')
+      out += "\\u003e";
+    else if (c == '&')
+      out += "\\u0026";
+    else if (c == '\xE2' && i + 2 < text.size() && text[i + 1] == '\x80' &&
+             (text[i + 2] == '\xA8' || text[i + 2] == '\xA9')) {
       out += text[i + 2] == '\xA8' ? "\\u2028" : "\\u2029";  // line separators end a JS line
       i += 2;
-    } else out += c;
+    } else
+      out += c;
   }
   return out;
 }
@@ -70,11 +86,17 @@ std::string num(double v, int digits) {
   return buf;
 }
 
-std::string pct(double v) { return num(v * 100, 1) + "%"; }
+std::string pct(double v) {
+  return num(v * 100, 1) + "%";
+}
 
-std::string money(double v) { return "$" + num(v, v > 0 && v < 0.01 ? 6 : 4); }
+std::string money(double v) {
+  return "$" + num(v, v > 0 && v < 0.01 ? 6 : 4);
+}
 
-std::string ms(double v) { return v >= 10'000 ? num(v / 1000, 1) + " s" : num(v, 0) + " ms"; }
+std::string ms(double v) {
+  return v >= 10'000 ? num(v / 1000, 1) + " s" : num(v, 0) + " ms";
+}
 
 std::string count(std::int64_t n) {
   std::string s = std::to_string(n), out;
@@ -93,7 +115,9 @@ std::string clip(const std::string& s, std::size_t n) {
   return s.substr(0, cut) + "…";
 }
 
-std::string text_of(const json& v) { return v.is_string() ? v.get<std::string>() : v.dump(); }
+std::string text_of(const json& v) {
+  return v.is_string() ? v.get<std::string>() : v.dump();
+}
 
 // Red (0) through yellow to green (1), light enough for dark text.
 std::string rate_color(double r) {
@@ -141,8 +165,8 @@ std::string svg_hbars(const std::string& title, const std::vector<HBar>& bars, d
     for (const auto& seg : b.segments) {
       double sw = max > 0 ? seg.value / max * bar_w : 0;
       if (sw <= 0) continue;
-      s << "<rect x=\"" << num(x, 1) << "\" y=\"" << y + 4 << "\" width=\"" << num(sw, 1) << "\" height=\""
-        << row_h - 8 << "\" fill=\"" << seg.color << "\"><title>" << html_escape(seg.title) << "</title></rect>";
+      s << "<rect x=\"" << num(x, 1) << "\" y=\"" << y + 4 << "\" width=\"" << num(sw, 1) << "\" height=\"" << row_h - 8
+        << "\" fill=\"" << seg.color << "\"><title>" << html_escape(seg.title) << "</title></rect>";
       x += sw;
     }
     s << "<text x=\"" << label_w + bar_w + 8 << "\" y=\"" << y + 17 << "\">" << html_escape(b.text) << "</text>";
@@ -152,8 +176,8 @@ std::string svg_hbars(const std::string& title, const std::vector<HBar>& bars, d
 }
 
 struct Bin {
-  std::string label;            // under the bar
-  std::vector<Segment> stack;   // bottom first
+  std::string label;           // under the bar
+  std::vector<Segment> stack;  // bottom first
 };
 
 // Vertical histogram with stacked counts, optional vertical markers (x in bins).
@@ -238,7 +262,8 @@ std::string svg_heatmap(const std::string& title, const std::vector<std::string>
       s << "<g><title>" << html_escape(cell.title) << "</title><rect x=\"" << x + 1 << "\" y=\"" << y + 1
         << "\" width=\"" << cell_w - 2 << "\" height=\"" << cell_h - 2 << "\" rx=\"3\" fill=\"" << fill
         << "\" class=\"cell\"/><text x=\"" << x + cell_w / 2 << "\" y=\"" << y + 22
-        << "\" text-anchor=\"middle\" class=\"celltext\">" << html_escape(cell.shade ? cell.text : "–") << "</text></g>";
+        << "\" text-anchor=\"middle\" class=\"celltext\">" << html_escape(cell.shade ? cell.text : "–")
+        << "</text></g>";
     }
   }
   s << "</svg>";
@@ -253,11 +278,16 @@ struct Tally {
   std::int64_t unknown_cost = 0, tokens_in = 0, tokens_out = 0;
   void add(const ResultRow& r) {
     ++total;
-    if (r.error) ++errors;
-    else if (r.pass) ++passed;
-    else ++failed;
-    if (r.cost_usd) cost += *r.cost_usd;
-    else ++unknown_cost;
+    if (r.error)
+      ++errors;
+    else if (r.pass)
+      ++passed;
+    else
+      ++failed;
+    if (r.cost_usd)
+      cost += *r.cost_usd;
+    else
+      ++unknown_cost;
     tokens_in += r.tokens_in;
     tokens_out += r.tokens_out;
   }
@@ -270,8 +300,8 @@ struct Stats {
   std::vector<Tally> by_provider;
   Tally all;
   std::int64_t cache_hits = 0;
-  std::vector<double> latencies;                       // answered calls
-  std::array<std::pair<std::int64_t, std::int64_t>, 10> score_bins{};  // (passed, failed) per tenth
+  std::vector<double> latencies;                                         // answered calls
+  std::array<std::pair<std::int64_t, std::int64_t>, 10> score_bins{};    // (passed, failed) per tenth
   std::map<std::string, std::pair<std::int64_t, std::int64_t>> by_type;  // assertion type → (passed, failed)
 
   std::size_t index(std::vector<std::string>& names, std::map<std::string, std::size_t>& idx, const std::string& n) {
@@ -340,7 +370,8 @@ void summary_section(std::ostream& os, const RunInfo& run, const Stats& st, cons
     card(os, "Gate", "not evaluated", "the run did not finish", "");
   }
   std::string cost = money(st.all.cost);
-  card(os, "Cost", cost, st.all.unknown_cost ? count(st.all.unknown_cost) + " calls at unknown price" : "all calls priced");
+  card(os, "Cost", cost,
+       st.all.unknown_cost ? count(st.all.unknown_cost) + " calls at unknown price" : "all calls priced");
   card(os, "Tokens", count(st.all.tokens_in + st.all.tokens_out),
        count(st.all.tokens_in) + " in · " + count(st.all.tokens_out) + " out");
   card(os, "Latency p50 / p95", ms(percentile(lat, 0.5)) + " / " + ms(percentile(lat, 0.95)),
@@ -405,9 +436,9 @@ void charts_section(std::ostream& os, const RunInfo& run, const Stats& st, const
     std::vector<Bin> lbins;
     for (int i = 0; i < n; ++i) {
       auto c = counts[static_cast<std::size_t>(i)];
-      lbins.push_back({num(i * step, step < 1 ? 1 : 0),
-                       {{static_cast<double>(c), k_bar,
-                         ms(i * step) + "–" + ms((i + 1) * step) + ": " + count(c) + " calls"}}});
+      lbins.push_back(
+          {num(i * step, step < 1 ? 1 : 0),
+           {{static_cast<double>(c), k_bar, ms(i * step) + "–" + ms((i + 1) * step) + ": " + count(c) + " calls"}}});
     }
     double p50 = percentile(lat, 0.5), p95 = percentile(lat, 0.95);
     figure(os, "Latency distribution",
@@ -452,7 +483,8 @@ void charts_section(std::ostream& os, const RunInfo& run, const Stats& st, const
     std::vector<HBar> bars;
     for (const auto& [name, m] : metrics.items()) {
       double mean = m.value("mean", 0.0);
-      bars.push_back({name, {{mean, k_bar, name + ": " + num(mean, 4)}},
+      bars.push_back({name,
+                      {{mean, k_bar, name + ": " + num(mean, 4)}},
                       num(mean, 4) + " over " + count(m.value("count", std::int64_t{0}))});
     }
     figure(os, "Named metrics (mean score)", svg_hbars("Named metrics", bars, 1.0));
@@ -464,7 +496,8 @@ void classification_section(std::ostream& os, const json& c) {
   os << "<section id=\"classification\"><h2>Classification</h2>";
   if (c.contains("error")) os << "<p class=\"reason\">" << html_escape(text_of(c["error"])) << "</p>";
   os << "<div class=\"cards\">";
-  if (c.contains("accuracy")) card(os, "Accuracy", num(c.value("accuracy", 0.0), 4), count(c.value("samples", std::int64_t{0})) + " samples");
+  if (c.contains("accuracy"))
+    card(os, "Accuracy", num(c.value("accuracy", 0.0), 4), count(c.value("samples", std::int64_t{0})) + " samples");
   for (const char* avg : {"macro", "micro", "weighted"})
     if (c.contains(avg) && c[avg].is_object())
       card(os, std::string("F1 (") + avg + ")", num(c[avg].value("f1", 0.0), 4),
@@ -494,9 +527,9 @@ void classification_section(std::ostream& os, const json& c) {
     os << "<figure><figcaption>Per class</figcaption><table class=\"small-table\"><tr><th>label</th><th>precision</th>"
           "<th>recall</th><th>F1</th><th>support</th></tr>";
     for (const auto& k : c["classes"])
-      os << "<tr><td>" << html_escape(text_of(k.value("label", json("")))) << "</td><td>" << num(k.value("precision", 0.0), 4)
-         << "</td><td>" << num(k.value("recall", 0.0), 4) << "</td><td>" << num(k.value("f1", 0.0), 4) << "</td><td>"
-         << k.value("support", std::int64_t{0}) << "</td></tr>";
+      os << "<tr><td>" << html_escape(text_of(k.value("label", json("")))) << "</td><td>"
+         << num(k.value("precision", 0.0), 4) << "</td><td>" << num(k.value("recall", 0.0), 4) << "</td><td>"
+         << num(k.value("f1", 0.0), 4) << "</td><td>" << k.value("support", std::int64_t{0}) << "</td></tr>";
     os << "</table></figure>";
   }
   os << "</div>";
@@ -517,7 +550,8 @@ void classification_section(std::ostream& os, const json& c) {
       for (const auto& g : f["groups"]) {
         std::string name = text_of(g.value("group", json("")));
         double r = g.value("selection_rate", 0.0);
-        bars.push_back({name, {{r, k_bar, name + ": selection rate " + num(r, 4)}},
+        bars.push_back({name,
+                        {{r, k_bar, name + ": selection rate " + num(r, 4)}},
                         num(r, 3) + " · TPR " + num(g.value("true_positive_rate", 0.0), 3) + " · FPR " +
                             num(g.value("false_positive_rate", 0.0), 3)});
       }
@@ -564,6 +598,7 @@ svg .marker{stroke:var(--fg);stroke-dasharray:3 3}svg .cell{stroke:var(--bg)}svg
 .badge{display:inline-block;border-radius:4px;padding:1px 6px;color:#fff;font-size:12px;font-weight:600}
 .badge.pass{background:var(--pass)}.badge.fail{background:var(--fail)}.badge.error{background:var(--err)}
 .a{white-space:normal;margin:0 0 3px}.a .ok{color:var(--pass)}.a .no{color:var(--fail)}.a .why{color:var(--muted)}
+.diff del{background:#fdd;color:#900}.diff ins{background:#dfd;color:#060;text-decoration:underline}
 .var{color:var(--muted)}.num{text-align:right;white-space:nowrap}
 col.c-idx{width:56px}col.c-res{width:70px}col.c-test{width:12%}col.c-p{width:10%}col.c-v{width:10%}col.c-vars{width:14%}
 col.c-out{width:24%}col.c-asserts{width:20%}col.c-score{width:60px}col.c-lat{width:80px}col.c-cost{width:84px}
@@ -581,7 +616,8 @@ const char* k_js = R"JS(
   var CLIP = 400;
   // row layout: 0 idx, 1 test, 2 repeat, 3 prompt, 4 provider, 5 description, 6 vars, 7 output,
   // 8 output cut bytes, 9 error, 10 status (0 pass, 1 fail, 2 error), 11 score, 12 latency ms,
-  // 13 cost usd or null, 14 tokens in, 15 tokens out, 16 cached, 17 assertions [[type, pass, score, reason]]
+  // 13 cost usd or null, 14 tokens in, 15 tokens out, 16 cached,
+  // 17 assertions [[type, pass, score, reason, expected or null]]
   var state = { q: "", status: "all", prompt: -1, provider: -1, key: 0, dir: 1, page: 0 };
   var hay = null;
   var $ = function (id) { return document.getElementById(id); };
@@ -650,6 +686,30 @@ const char* k_js = R"JS(
       td.appendChild(det);
     }
   }
+  // Word diff of expected and actual (LCS over words and spaces), for failed
+  // comparisons; long texts are shown side by side instead.
+  function diff(expected, actual) {
+    var a = expected.split(/(\s+)/), b = actual.split(/(\s+)/), box = el("div", "diff");
+    if (a.length * b.length > 250000) {
+      box.appendChild(el("div", "why", "expected:"));
+      box.appendChild(el("pre", null, expected));
+      return box;
+    }
+    var n = a.length, m = b.length, t = new Array((n + 1) * (m + 1)).fill(0);
+    for (var i = n - 1; i >= 0; i--)
+      for (var j = m - 1; j >= 0; j--)
+        t[i * (m + 1) + j] = a[i] === b[j] ? t[(i + 1) * (m + 1) + j + 1] + 1
+                                           : Math.max(t[(i + 1) * (m + 1) + j], t[i * (m + 1) + j + 1]);
+    var pre = el("pre"), x = 0, y = 0;
+    while (x < n || y < m) {
+      if (x < n && y < m && a[x] === b[y]) { pre.appendChild(document.createTextNode(a[x])); x++; y++; }
+      else if (y < m && (x === n || t[x * (m + 1) + y + 1] >= t[(x + 1) * (m + 1) + y])) { pre.appendChild(el("ins", null, b[y])); y++; }
+      else { pre.appendChild(el("del", null, a[x])); x++; }
+    }
+    box.appendChild(el("div", "why", "diff (expected struck, actual underlined):"));
+    box.appendChild(pre);
+    return box;
+  }
   function renderRow(r) {
     var tr = el("tr");
     tr.appendChild(el("td", "num", r[0]));
@@ -681,6 +741,14 @@ const char* k_js = R"JS(
       d.appendChild(el("span", a[1] ? "ok" : "no", a[1] ? "✓ " : "✗ "));
       d.appendChild(document.createTextNode(a[0] + " " + Number(a[2]).toFixed(2)));
       if (a[3]) d.appendChild(el("div", "why", a[3]));
+      if (!a[1] && a[4] !== null && a[4] !== undefined && r[7] !== null) {
+        var det = el("details");
+        det.appendChild(el("summary", null, "diff"));
+        det.addEventListener("toggle", function () {
+          if (det.open && det.childNodes.length === 1) det.appendChild(diff(a[4], r[7]));
+        });
+        d.appendChild(det);
+      }
       asserts.appendChild(d);
     });
     tr.appendChild(asserts);
@@ -802,7 +870,8 @@ void write_html(Results& results, const RunInfo& run, std::ostream& os, const Ht
     json asserts = json::array();
     for (const auto& a : r.assertions)
       asserts.push_back({a.value("type", std::string("?")), a.value("pass", false), a.value("score", 0.0),
-                         clip(a.value("reason", std::string()), 2000)});
+                         clip(a.value("reason", std::string()), 2000),
+                         a.contains("expected") ? json(clip(text_of(a["expected"]), 4096)) : json(nullptr)});
     int status = r.error ? 2 : r.pass ? 0 : 1;
     json row = {r.idx,
                 r.test_idx,
@@ -827,7 +896,8 @@ void write_html(Results& results, const RunInfo& run, std::ostream& os, const Ht
     return true;
   });
   os << "\n]}</script>\n<script>" << k_js << "</script>\n";
-  os << "<footer>Generated by mlopsctl from run " << html_escape(run.id) << " · one self-contained file, nothing "
+  os << "<footer>Generated by mlopsctl from run " << html_escape(run.id)
+     << " · one self-contained file, nothing "
         "loaded from the network.</footer>\n</body></html>\n";
 }
 

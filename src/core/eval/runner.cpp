@@ -408,6 +408,7 @@ RunInfo run_suite(const Suite& suite, const RunOptions& opts, llm::Client& clien
               m.second += 1;
             }
             if (!r.reason.empty()) a["reason"] = r.reason;
+            if (!r.expected.empty()) a["expected"] = r.expected;
             row.assertions.push_back(std::move(a));
           }
         }

@@ -46,7 +46,8 @@ SimilarCheck similar_check(const Evaluator& evaluator, const AssertionSpec& a, c
   } catch (const Error&) {
     v = a.value;  // a broken template compares as written
   }
-  if (v.is_string()) c.expected.push_back(v.get<std::string>());
+  if (v.is_string())
+    c.expected.push_back(v.get<std::string>());
   else
     for (const auto& x : v) c.expected.push_back(x.is_string() ? x.get<std::string>() : x.dump());
   return c;
@@ -103,7 +104,7 @@ std::vector<AssertionResult> grade_similar(llm::Client& client, const std::vecto
                                            const llm::CallContext& context, std::size_t batch) {
   // Distinct texts per provider, then one job per `batch` of them.
   std::map<std::string, std::map<std::string, std::size_t>> slot;  // provider → text → position
-  std::map<std::string, std::vector<const std::string*>> texts;   // provider → texts in slot order
+  std::map<std::string, std::vector<const std::string*>> texts;    // provider → texts in slot order
   for (const auto& c : checks) {
     auto& s = slot[c.provider];
     auto add = [&](const std::string& t) {
@@ -162,6 +163,8 @@ std::vector<AssertionResult> grade_similar(llm::Client& client, const std::vecto
       continue;
     }
     out.push_back(score_similar(*c.spec, sims));
+    if (!out.back().pass && !c.spec->negate && c.expected.size() == 1 && c.expected.front().size() <= 4096)
+      out.back().expected = c.expected.front();
   }
   return out;
 }

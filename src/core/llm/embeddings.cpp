@@ -11,7 +11,9 @@ using nlohmann::json;
 
 namespace {
 
-std::int64_t now_ms() { return util::now_ns() / 1'000'000; }
+std::int64_t now_ms() {
+  return util::now_ns() / 1'000'000;
+}
 
 std::optional<std::vector<double>> cached_vector(const std::string& document) {
   json j = json::parse(document, nullptr, false);
