@@ -703,8 +703,8 @@ const char* k_js = R"JS(
     var pre = el("pre"), x = 0, y = 0;
     while (x < n || y < m) {
       if (x < n && y < m && a[x] === b[y]) { pre.appendChild(document.createTextNode(a[x])); x++; y++; }
-      else if (y < m && (x === n || t[x * (m + 1) + y + 1] >= t[(x + 1) * (m + 1) + y])) { pre.appendChild(el("ins", null, b[y])); y++; }
-      else { pre.appendChild(el("del", null, a[x])); x++; }
+      else if (x < n && (y === m || t[(x + 1) * (m + 1) + y] >= t[x * (m + 1) + y + 1])) { pre.appendChild(el("del", null, a[x])); x++; }
+      else { pre.appendChild(el("ins", null, b[y])); y++; }
     }
     box.appendChild(el("div", "why", "diff (expected struck, actual underlined):"));
     box.appendChild(pre);
