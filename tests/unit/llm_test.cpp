@@ -566,6 +566,25 @@ TEST_F(ClientTest, EmbeddingFailuresAndProvidersWithoutEmbeddings) {
   EXPECT_EQ(control("GET", "/_stats")["requests"], 1);
 }
 
+TEST_F(ClientTest, HardBudgetStopsEmbeddingsBeforeSending) {
+  cost::Budgets budgets(*db_);
+  cost::Budget b;
+  b.name = "tiny";
+  b.limit_usd = 20;
+  b.scope = cost::parse_scope("model:priced");
+  budgets.set(b, util::now_ns() / 1'000'000);
+  auto c = client(false);
+  EmbedJob j;
+  j.provider_id = "fake:priced";
+  j.inputs = {"Paris is the capital of France", "the capital of France is Paris", "dogs run"};
+  ASSERT_TRUE(c.embed_many({j})[0].ok());  // 14 tokens: $14
+  j.inputs = {std::string(40, 'x')};          // estimated 10 tokens: $10 more crosses $20
+  auto r = c.embed_many({j});
+  EXPECT_EQ(r[0].error, ErrorKind::budget);
+  EXPECT_NE(r[0].error_message.find("tiny"), std::string::npos) << r[0].error_message;
+  EXPECT_EQ(control("GET", "/_stats")["requests"], 1);
+}
+
 TEST(ProviderEmbeddings, WireFormats) {
   ProviderSettings s;
   s.name = s.type = "openai";

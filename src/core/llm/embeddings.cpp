@@ -1,5 +1,7 @@
 // Client::embed_many: embeddings through the same cache, budgets, transport,
 // ledger and trace as chat calls.
+#include <set>
+
 #include <nlohmann/json.hpp>
 
 #include "llm/service.hpp"
@@ -223,6 +225,16 @@ std::vector<EmbedResult> Client::embed_many(const std::vector<EmbedJob>& jobs) {
     for (const auto& put : puts) cache_.put_raw(put.key, put.provider, put.model, put.document, now_ms());
     for (const auto& key : hits) cache_.count_hit(key, now);
   });
+  // Soft budgets see embeddings like chat calls.
+  std::vector<cost::CallScope> scopes;
+  std::set<std::string> seen;
+  for (std::size_t i = 0; i < jobs.size(); ++i) {
+    const EmbedResult& r = results[i];
+    if (!r.ok() || sent[i].empty() || !r.cost_usd) continue;
+    if (seen.insert(r.provider + "\n" + r.model + "\n" + jobs[i].context.prompt.value_or("")).second)
+      scopes.push_back({r.provider, r.model, jobs[i].context.prompt});
+  }
+  if (!scopes.empty()) send_alerts(scopes);
   return results;
 }
 
