@@ -370,8 +370,10 @@ void summary_section(std::ostream& os, const RunInfo& run, const Stats& st, cons
     card(os, "Gate", "not evaluated", "the run did not finish", "");
   }
   std::string cost = money(st.all.cost);
-  card(os, "Cost", cost,
-       st.all.unknown_cost ? count(st.all.unknown_cost) + " calls at unknown price" : "all calls priced");
+  // Grading and embedding calls are in the ledger under the run id, not in the results.
+  card(os, "Cost of answers", cost,
+       (st.all.unknown_cost ? count(st.all.unknown_cost) + " calls at unknown price" : "all calls priced") +
+           " · graders and embeddings: mlopsctl cost report --group-by eval");
   card(os, "Tokens", count(st.all.tokens_in + st.all.tokens_out),
        count(st.all.tokens_in) + " in · " + count(st.all.tokens_out) + " out");
   card(os, "Latency p50 / p95", ms(percentile(lat, 0.5)) + " / " + ms(percentile(lat, 0.95)),
