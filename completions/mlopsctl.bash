@@ -62,9 +62,9 @@ _mlopsctl() {
     "cache stats") words='--help -h' ;;
     "cache clear") words='--help -h --expired' ;;
     "eval") words='run list show compare history --help -h' ;;
-    "eval run") words='--help -h --config -c --jobs -j --repeat --no-cache --filter --pass-threshold --baseline --tolerance --name --grader --json --jsonl --csv --junit --markdown --lock --notify --max-retries --timeout' ;;
+    "eval run") words='--help -h --config -c --jobs -j --repeat --no-cache --filter --pass-threshold --baseline --tolerance --name --grader --embedding-provider --json --jsonl --csv --junit --markdown --html --lock --notify --max-retries --timeout' ;;
     "eval list") words='--help -h --name --limit -n' ;;
-    "eval show") words='--help -h --failures' ;;
+    "eval show") words='--help -h --failures --html' ;;
     "eval compare") words='--help -h' ;;
     "eval history") words='--help -h --limit -n' ;;
     "experiment") words='power run show --help -h' ;;

@@ -5,13 +5,16 @@
 #include <fstream>
 #include <iostream>
 #include <map>
+#include <set>
 #include <sstream>
 
 #include "cli/commands.hpp"
 #include "cli/output.hpp"
 #include "cli/prompt_args.hpp"
+#include "eval/html_report.hpp"
 #include "eval/report.hpp"
 #include "eval/runner.hpp"
+#include "eval/similar.hpp"
 #include "llm/transport.hpp"
 #include "util/error.hpp"
 #include "util/fs.hpp"
@@ -35,7 +38,8 @@ struct EvalArgs {
   double tolerance = 0.0;
   std::string name;
   std::string grader;
-  std::string json_out, jsonl_out, csv_out, junit_out, markdown_out;
+  std::string embedding_provider;
+  std::string json_out, jsonl_out, csv_out, junit_out, markdown_out, html_out;
   bool lock = false;
   std::string notify;
   std::optional<int> max_retries;
@@ -140,12 +144,18 @@ int run_eval(Context& ctx, EvalArgs& a) {
   auto suite = eval::load_suite(a.config);
   // Read every test file once before anything is sent: a bad row or an unsupported
   // assertion in test 90,000 must not surface after 89,999 paid calls.
+  auto& cfg = ctx.config();
+  std::string embedder = eval::normalize_embedding_provider_id(
+      !a.embedding_provider.empty() ? a.embedding_provider : cfg.get_or("eval.embedding_provider", ""));
   std::int64_t test_count = 0;
-  eval::for_each_test(suite, [&](eval::TestCase&&) {
+  std::set<std::string> embedders;  // checked once the client exists, before any call
+  eval::for_each_test(suite, [&](eval::TestCase&& t) {
     ++test_count;
+    for (const auto& as : t.asserts)
+      if (as.type == "similar")
+        embedders.insert(eval::normalize_embedding_provider_id(eval::embedding_provider_for(as, embedder)));
     return true;
   });
-  auto& cfg = ctx.config();
   int jobs = a.jobs.value_or(suite.options.concurrency);
   if (jobs < 1) throw UsageError("-j must be at least 1");
   cfg.set_flag("llm.concurrency", std::to_string(jobs), "-j");
@@ -158,6 +168,7 @@ int run_eval(Context& ctx, EvalArgs& a) {
   llm::Client client(ws.db(), cfg, ctx.env, ctx.tracer(), ctx.root_span,
                      {ws.paths().overrides(), config::user_config_path(ctx.env).parent_path() / "templates"}, copts);
   eval::register_suite_providers(suite, client, cfg, ctx.env);  // also rejects unknown providers up front
+  for (const auto& e : embedders) client.check_embedder(e);
 
   eval::RunOptions ro;
   if (!a.name.empty()) ro.name = a.name;
@@ -165,6 +176,7 @@ int run_eval(Context& ctx, EvalArgs& a) {
   ro.filter = a.filter;
   ro.grader = eval::normalize_provider_id(!a.grader.empty() ? a.grader : cfg.get_or("eval.grader", ""));
   eval::check_graders(suite, ro.grader);
+  ro.embedding_provider = embedder;
   ro.actor = ws.author().name;
   ro.trace_id = ctx.tracer().trace_id();
   ro.chunk = std::max<std::size_t>(512, static_cast<std::size_t>(jobs) * 8);
@@ -208,6 +220,7 @@ int run_eval(Context& ctx, EvalArgs& a) {
   write_report(a.csv_out, [&](std::ostream& os) { eval::write_csv(results, run, os); });
   write_report(a.junit_out, [&](std::ostream& os) { eval::write_junit(results, run, os); });
   write_report(a.markdown_out, [&](std::ostream& os) { eval::write_markdown(results, run, os); });
+  write_report(a.html_out, [&](std::ostream& os) { eval::write_html(results, run, os); });
   if (ctx.env("GITHUB_ACTIONS").value_or("") == "true")  // keep a JSON document on stdout clean
     eval::write_github_annotations(results, run, ctx.format() == Format::table ? std::cout : std::cerr);
 
@@ -253,11 +266,14 @@ void add_eval_commands(CLI::App& app, Context& ctx) {
       ->check(CLI::Range(0.0, 1.0));
   run->add_option("--name", a->name, "Keep this run in a named history (eval history NAME)");
   run->add_option("--grader", a->grader, "Provider that grades llm-rubric assertions (eval.grader)");
+  run->add_option("--embedding-provider", a->embedding_provider,
+                  "Provider of embeddings for similar assertions (eval.embedding_provider)");
   run->add_option("--json", a->json_out, "Write the run and every result as JSON to FILE ('-' = stdout)");
   run->add_option("--jsonl", a->jsonl_out, "Write one JSON result per line to FILE");
   run->add_option("--csv", a->csv_out, "Write the results as CSV to FILE");
   run->add_option("--junit", a->junit_out, "Write JUnit XML to FILE for CI test reports");
   run->add_option("--markdown", a->markdown_out, "Write a Markdown summary to FILE for a pull-request comment");
+  run->add_option("--html", a->html_out, "Write a self-contained HTML report (charts, filterable results) to FILE");
   run->add_flag("--lock", a->lock, "Exit quietly when a run with the same --name (or config) is still going");
   run->add_option("--notify", a->notify, "POST {\"text\": …} to this webhook when the gate fails");
   run->add_option("--max-retries", a->max_retries, "Retries per call on 429/5xx/timeouts")->check(CLI::NonNegativeNumber);
@@ -286,9 +302,18 @@ void add_eval_commands(CLI::App& app, Context& ctx) {
   auto* show = ev->add_subcommand("show", "Show a run: summary and results");
   show->add_option("run", a->run_a, "Run id (or unique prefix) or --name of the newest such run")->required();
   show->add_flag("--failures", a->failures, "Only failed tests and errors");
+  show->add_option("--html", a->html_out, "Write the run as a self-contained HTML report to FILE instead ('-' = stdout)");
   on_run(show, ctx, [&ctx, a] {
     eval::Results results(ctx.ws().db());
     auto run = results.get(a->run_a);
+    if (!a->html_out.empty()) {
+      write_report(a->html_out, [&](std::ostream& os) { eval::write_html(results, run, os); });
+      if (a->html_out == "-") return 0;
+      emit(ctx, nlohmann::json{{"run", run.id}, {"html", a->html_out}, {"results", run.total}}, [&](std::ostream& os, bool) {
+        if (!ctx.opts.quiet) os << "wrote " << a->html_out << " (run " << run.id << ", " << run.total << " results)\n";
+      });
+      return 0;
+    }
     nlohmann::json j = {{"run", eval::to_json(run)}, {"results", nlohmann::json::array()}};
     if (ctx.format() != Format::table)
       results.for_each(run.id, [&](const eval::ResultRow& r) { j["results"].push_back(eval::to_json(r)); return true; },

@@ -15,10 +15,14 @@
 //   json /pointer size N           ... is an array/object of N elements
 //   < text                         one line of stdin for the next $ (repeatable)
 //   fake-llm                       start tests/fake_llm for this case; its URL is $FAKE_LLM
+//   browser                        the case needs Debian's chromium; its path is $CHROMIUM
+//                                  (skipped with MLOPS_SKIP_BROWSER=1, a failure when absent)
 //
 // A command line ending in '\' continues on the next line.
 #include <gtest/gtest.h>
+#include <unistd.h>
 
+#include <cstdlib>
 #include <fstream>
 #include <regex>
 
@@ -44,7 +48,19 @@ struct Step {
 struct Case {
   std::vector<Step> steps;
   bool fake_llm = false;
+  bool browser = false;
 };
+
+// chromium (or chromium-browser) on PATH; empty when there is none.
+std::string find_chromium() {
+  const char* path = std::getenv("PATH");
+  for (const auto& dir : util::split(path ? path : "", ':'))
+    for (const char* name : {"chromium", "chromium-browser"}) {
+      fs::path p = fs::path(dir.empty() ? "." : dir) / name;
+      if (access(p.c_str(), X_OK) == 0) return p.string();
+    }
+  return {};
+}
 
 Case parse_case(const fs::path& file) {
   Case c;
@@ -59,6 +75,10 @@ Case parse_case(const fs::path& file) {
     if (line.empty() || line[0] == '#') continue;
     if (line == "fake-llm") {
       c.fake_llm = true;
+      continue;
+    }
+    if (line == "browser") {
+      c.browser = true;
       continue;
     }
     if (line.rfind("env ", 0) == 0) {
@@ -129,11 +149,21 @@ TEST_P(CaseTest, Runs) {
   auto c = parse_case(file);
   const auto& steps = c.steps;
   ASSERT_FALSE(steps.empty()) << file << " has no commands";
-  std::unique_ptr<testing::FakeLlmServer> fake;
   std::string case_env;
+  if (c.browser) {
+    const char* skip = std::getenv("MLOPS_SKIP_BROWSER");
+    if (skip && std::string(skip) == "1") GTEST_SKIP() << "MLOPS_SKIP_BROWSER=1: not opening the HTML report in Chromium";
+    std::string chromium = find_chromium();
+    ASSERT_FALSE(chromium.empty()) << file.filename().string()
+                                   << " opens reports in headless Chromium, and chromium is not on PATH: run "
+                                      "scripts/install-deps (it installs Debian's chromium), or set "
+                                      "MLOPS_SKIP_BROWSER=1 to skip this case";
+    case_env += "CHROMIUM=" + chromium + "\n";
+  }
+  std::unique_ptr<testing::FakeLlmServer> fake;
   if (c.fake_llm) {
     fake = std::make_unique<testing::FakeLlmServer>(MLOPS_SOURCE_DIR);
-    case_env = "FAKE_LLM=" + fake->url() + "\n";
+    case_env += "FAKE_LLM=" + fake->url() + "\n";
   }
   TempDir dir;
   fs::create_directories(dir.path() / "case");

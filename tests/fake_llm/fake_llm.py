@@ -119,6 +119,27 @@ def conversation(messages, system_texts=()) -> tuple[str, str]:
     return "\n".join(texts), user_text
 
 
+EMBED_DIMENSIONS = 128
+_EMBED_WORD = re.compile(r"[a-z0-9]+")
+
+
+def embed_vector(text: str, dimensions: int = EMBED_DIMENSIONS) -> list:
+    """A deterministic bag-of-words embedding: each lower-cased word [a-z0-9]+ adds
+    +1 or -1 at a position chosen by its SHA-256 (the "hashing trick"), then the
+    vector is scaled to unit length.  Texts sharing words score a higher cosine
+    similarity; word order does not matter.  A text without words is the first unit
+    vector.  Components are rounded to 6 decimals."""
+    vector = [0.0] * dimensions
+    for word in _EMBED_WORD.findall(text.lower()):
+        digest = hashlib.sha256(word.encode("utf-8")).digest()
+        index = int.from_bytes(digest[:4], "big") % dimensions
+        vector[index] += 1.0 if digest[4] & 1 else -1.0
+    norm = sum(x * x for x in vector) ** 0.5
+    if norm == 0:
+        vector[0], norm = 1.0, 1.0
+    return [round(x / norm, 6) for x in vector]
+
+
 # ---------------------------------------------------------------------------
 # Directives carried in the model name: "base+key=value+flag..."
 
@@ -581,6 +602,15 @@ ROUTES = {
 }
 
 
+# Embeddings endpoints: path -> (wire format whose error bodies they use, kind).
+EMBED_ROUTES = {
+    "/v1/embeddings": (OPENAI, "openai"),
+    "/embeddings": (OPENAI, "openai"),
+    "/api/embed": (OLLAMA, "ollama"),
+    "/api/embeddings": (OLLAMA, "ollama-legacy"),
+}
+
+
 def _dumps(obj) -> bytes:
     return json.dumps(obj, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
@@ -784,6 +814,13 @@ class Handler(BaseHTTPRequestHandler):
                 else:
                     status = self._llm(provider, headers, body if parsed else None,
                                        inflight, started)
+            elif path in EMBED_ROUTES:
+                provider, kind = EMBED_ROUTES[path]
+                if self.command != "POST":
+                    status = self.send_json(405, provider.error_body(405, f"use POST {path}"),
+                                            headers=[("Allow", "POST")])
+                else:
+                    status = self._embed(provider, kind, body if parsed else None, inflight, started)
             elif path == "/webhook" or path.startswith("/webhook/"):
                 status = self._webhook(path, query, inflight)
             else:
@@ -857,6 +894,53 @@ class Handler(BaseHTTPRequestHandler):
             model=base, directives=directives, answer=answer, truncated=truncated,
             prompt_tokens=count_tokens(prompt), completion_tokens=count_tokens(answer),
             body=body, started=started))
+
+    def _embed(self, provider: Provider, kind: str, body, inflight: int, started: float):
+        def bad(status, message, param=None):
+            return self.send_json(status, provider.error_body(status, message, param),
+                                  provider.content_type)
+
+        if not isinstance(body, dict):
+            return bad(400, "the request body must be a JSON object")
+        model = body.get("model")
+        if not isinstance(model, str) or not model:
+            return bad(400, "you must provide a model parameter", "model")
+        value = body.get("prompt" if kind == "ollama-legacy" else "input")
+        if isinstance(value, str):
+            texts = [value]
+        elif (kind != "ollama-legacy" and isinstance(value, list) and value
+              and all(isinstance(x, str) for x in value)):
+            texts = value
+        else:
+            field = "prompt" if kind == "ollama-legacy" else "input"
+            return bad(400, f"{field}: expected a string or a non-empty array of strings", field)
+        dimensions = body.get("dimensions", EMBED_DIMENSIONS)
+        if isinstance(dimensions, bool) or not isinstance(dimensions, int) or not 1 <= dimensions <= 4096:
+            return bad(400, "dimensions: expected an integer from 1 to 4096", "dimensions")
+        if kind == "openai" and body.get("encoding_format", "float") != "float":
+            return bad(400, "fake_llm: only encoding_format float is supported", "encoding_format")
+        try:
+            base, directives = parse_model(model)
+        except DirectiveError as e:
+            return bad(400, f"fake_llm: {e}", "model")
+        handled, status = self._faults(provider, model, directives, inflight)
+        if handled:
+            return status
+        vectors = [embed_vector(t, dimensions) for t in texts]
+        tokens = sum(count_tokens(t) for t in texts)
+        if kind == "openai":
+            reply = {"object": "list",
+                     "data": [{"object": "embedding", "index": i, "embedding": v}
+                              for i, v in enumerate(vectors)],
+                     "model": base,
+                     "usage": {"prompt_tokens": tokens, "total_tokens": tokens}}
+        elif kind == "ollama":
+            total_ns = max(int((time.monotonic() - started) * 1e9), 1000 * tokens + 1000)
+            reply = {"model": base, "embeddings": vectors, "total_duration": total_ns,
+                     "load_duration": 1000, "prompt_eval_count": tokens}
+        else:
+            reply = {"embedding": vectors[0]}
+        return self.send_json(200, reply, provider.content_type)
 
     def _webhook(self, path: str, query: str, inflight: int):
         if self.command not in ("POST", "PUT"):

@@ -395,6 +395,43 @@ def test_generic():
        "generic after fail=500x1")
 
 
+def test_embeddings():
+    def cosine(a, b):
+        return sum(x * y for x, y in zip(a, b))  # unit vectors
+
+    r = http("POST", "/v1/embeddings", {"model": "text-embedding-3-small",
+                                        "input": ["Paris is the capital of France",
+                                                  "the capital of France is Paris",
+                                                  "Berlin is in Germany"]})
+    eq(r.status, 200, "openai embeddings status")
+    j = r.json()
+    eq([d["index"] for d in j["data"]], [0, 1, 2], "openai embeddings order")
+    eq(len(j["data"][0]["embedding"]), 128, "default dimensions")
+    eq(j["usage"], {"prompt_tokens": 16, "total_tokens": 16}, "openai embeddings usage")
+    a, b, c = (d["embedding"] for d in j["data"])
+    check(abs(cosine(a, b) - 1) < 1e-5, "same words: cosine 1")
+    check(cosine(a, c) < 0.5, f"different words: cosine {cosine(a, c)} < 0.5")
+    one = http("POST", "/embeddings", {"model": "m", "input": "Paris is the capital of France",
+                                       "dimensions": 16}).json()
+    eq(len(one["data"][0]["embedding"]), 16, "dimensions")
+    eq(http("POST", "/v1/embeddings", {"model": "m", "input": [1, 2]}).status, 400, "token input")
+    eq(http("POST", "/v1/embeddings", {"model": "m+fail=500x1", "input": "x"}).status, 500,
+       "embeddings directives")
+    o = http("POST", "/api/embed", {"model": "nomic-embed-text", "input": ["a b", "c"]}).json()
+    eq((len(o["embeddings"]), o["prompt_eval_count"]), (2, 3), "ollama embed")
+    eq(o["embeddings"][0], embed_reference("a b"), "ollama embed vector")
+    legacy = http("POST", "/api/embeddings", {"model": "nomic-embed-text", "prompt": "a b"}).json()
+    eq(legacy["embedding"], o["embeddings"][0], "ollama legacy embeddings")
+    eq(http("POST", "/api/embed", {"input": "x"}).json(), {"error": "you must provide a model parameter"},
+       "ollama embed without model")
+
+
+def embed_reference(text):
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    import fake_llm
+    return fake_llm.embed_vector(text)
+
+
 def test_webhook_and_records():
     reset()
     r = http("POST", "/webhook/budget-alert", {"alert": "budget", "spent": 12.5},
@@ -685,7 +722,7 @@ def test_process_lifecycle():
 
 
 TESTS = [test_health, test_openai, test_reply_and_truncation, test_anthropic, test_ollama,
-         test_generic, test_webhook_and_records, test_fail_counts, test_auth, test_garbage,
+         test_generic, test_embeddings, test_webhook_and_records, test_fail_counts, test_auth, test_garbage,
          test_latency_and_hang, test_drop, test_limit, test_accuracy, test_directive_errors,
          test_keepalive_and_stats, test_concurrency, test_reset, test_process_lifecycle]
 

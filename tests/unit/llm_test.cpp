@@ -504,6 +504,133 @@ TEST_F(ClientTest, CacheAnswersRepeatsWithoutSending) {
   EXPECT_EQ(report().total.cache_hits, 1);
 }
 
+TEST_F(ClientTest, EmbeddingsAreCachedPerTextAndBilled) {
+  auto c = client(true);
+  EmbedJob j;
+  j.provider_id = "fake:priced";
+  j.inputs = {"Paris is the capital of France", "the capital of France is Paris", "dogs run"};
+  j.context.eval_id = "e1";
+  auto first = c.embed_many({j});
+  ASSERT_TRUE(first[0].ok()) << first[0].error_message;
+  ASSERT_EQ(first[0].embeddings.size(), 3u);
+  EXPECT_EQ(first[0].embeddings[0].size(), 128u);
+  EXPECT_EQ(first[0].embeddings[0], first[0].embeddings[1]);  // the fake embeds a bag of words
+  EXPECT_NE(first[0].embeddings[0], first[0].embeddings[2]);
+  EXPECT_EQ(first[0].input_tokens, 14);
+  ASSERT_TRUE(first[0].cost_usd);
+  EXPECT_DOUBLE_EQ(*first[0].cost_usd, 14.0);  // $1 per input token in this test's prices
+  EXPECT_EQ(first[0].cache_hits, 0u);
+  auto sent = control("GET", "/_requests?path=/v1/embeddings");
+  ASSERT_EQ(sent.size(), 1u);
+  EXPECT_EQ(sent[0]["body"]["input"].size(), 3u);
+  EXPECT_EQ(sent[0]["body"]["model"], "priced");
+
+  // Again with one new text: only that one is sent.
+  j.inputs.push_back("cats sleep");
+  auto second = c.embed_many({j});
+  ASSERT_TRUE(second[0].ok());
+  EXPECT_EQ(second[0].cache_hits, 3u);
+  EXPECT_EQ(second[0].embeddings[0], first[0].embeddings[0]);
+  sent = control("GET", "/_requests?path=/v1/embeddings");
+  ASSERT_EQ(sent.size(), 2u);
+  EXPECT_EQ(sent[1]["body"]["input"], json({"cats sleep"}));
+  // A chat call with the same text is not answered from an embedding's cache entry.
+  auto chat_answer = c.call(job("priced", "Paris is the capital of France"));
+  EXPECT_FALSE(chat_answer.cache_hit);
+  // Both embedding jobs are ledger rows; the spans say "embeddings".
+  auto r = report();
+  EXPECT_EQ(r.total.calls, 3);
+  std::size_t spans = 0;
+  for (const auto& s : tracer_.spans())
+    if (s.name == "embeddings priced") {
+      ++spans;
+      EXPECT_EQ(s.attributes["gen_ai.operation.name"], "embeddings");
+    }
+  EXPECT_EQ(spans, 2u);
+}
+
+TEST_F(ClientTest, EmbeddingFailuresAndProvidersWithoutEmbeddings) {
+  auto c = client(false);
+  EmbedJob j;
+  j.provider_id = "fake:m+fail=400";
+  j.inputs = {"x"};
+  auto r = c.embed_many({j});
+  EXPECT_EQ(r[0].error, ErrorKind::bad_request);
+  EXPECT_NE(r[0].error_message.find("refused the embeddings request (HTTP 400)"), std::string::npos) << r[0].error_message;
+  EXPECT_THROW(c.check_embedder("anthropic:claude"), UsageError);
+  EXPECT_THROW(c.check_embedder("echo"), UsageError);
+  EXPECT_THROW(c.check_embedder("fake"), UsageError);  // no model
+  EXPECT_NO_THROW(c.check_embedder("ollama:nomic-embed-text"));
+  j.provider_id = "anthropic:claude";
+  EXPECT_THROW(c.embed_many({j}), UsageError);
+  EXPECT_EQ(control("GET", "/_stats")["requests"], 1);
+}
+
+TEST_F(ClientTest, HardBudgetStopsEmbeddingsBeforeSending) {
+  cost::Budgets budgets(*db_);
+  cost::Budget b;
+  b.name = "tiny";
+  b.limit_usd = 20;
+  b.scope = cost::parse_scope("model:priced");
+  budgets.set(b, util::now_ns() / 1'000'000);
+  auto c = client(false);
+  EmbedJob j;
+  j.provider_id = "fake:priced";
+  j.inputs = {"Paris is the capital of France", "the capital of France is Paris", "dogs run"};
+  ASSERT_TRUE(c.embed_many({j})[0].ok());  // 14 tokens: $14
+  j.inputs = {std::string(40, 'x')};          // estimated 10 tokens: $10 more crosses $20
+  auto r = c.embed_many({j});
+  EXPECT_EQ(r[0].error, ErrorKind::budget);
+  EXPECT_NE(r[0].error_message.find("tiny"), std::string::npos) << r[0].error_message;
+  EXPECT_EQ(control("GET", "/_stats")["requests"], 1);
+}
+
+TEST(ProviderEmbeddings, WireFormats) {
+  ProviderSettings s;
+  s.name = s.type = "openai";
+  s.base_url = "http://127.0.0.1:1/v1";
+  auto env = [](const std::string&) { return std::optional<std::string>(); };
+  auto openai = make_provider(s, env);
+  auto h = openai->build_embed({"text-embedding-3-small", {"a", "b"}});
+  EXPECT_EQ(h.url, "http://127.0.0.1:1/v1/embeddings");
+  EXPECT_EQ(json::parse(h.body), json({{"model", "text-embedding-3-small"}, {"input", {"a", "b"}}, {"encoding_format", "float"}}));
+  HttpResponse resp;
+  resp.status = 200;
+  // Out of order by index, as the API allows.
+  resp.body = R"({"data":[{"index":1,"embedding":[0,1]},{"index":0,"embedding":[1,0]}],"model":"m","usage":{"prompt_tokens":2}})";
+  auto e = openai->parse_embed(resp, 2);
+  EXPECT_EQ(e.embeddings[0], (std::vector<double>{1, 0}));
+  EXPECT_EQ(e.embeddings[1], (std::vector<double>{0, 1}));
+  EXPECT_EQ(e.input_tokens, 2);
+  resp.body = R"({"data":[{"index":0,"embedding":[1,0]}]})";
+  EXPECT_THROW(openai->parse_embed(resp, 2), LlmError);  // one vector for two inputs
+  resp.body = R"({"data":[{"index":0,"embedding":["x"]}]})";
+  EXPECT_THROW(openai->parse_embed(resp, 1), LlmError);
+
+  s.name = s.type = "ollama";
+  s.base_url = "http://127.0.0.1:11434";
+  auto ollama = make_provider(s, env);
+  h = ollama->build_embed({"nomic-embed-text", {"a"}});
+  EXPECT_EQ(h.url, "http://127.0.0.1:11434/api/embed");
+  resp.body = R"({"model":"nomic-embed-text","embeddings":[[0.5,0.5]],"prompt_eval_count":1})";
+  e = ollama->parse_embed(resp, 1);
+  EXPECT_EQ(e.embeddings[0], (std::vector<double>{0.5, 0.5}));
+  EXPECT_EQ(e.input_tokens, 1);
+  EXPECT_THROW(ollama->parse_embed(resp, 2), LlmError);
+}
+
+TEST(EmbeddingCacheKey, NeverAChatKey) {
+  ProviderSettings s;
+  s.name = s.type = "openai";
+  s.base_url = "u";
+  ChatRequest rq;
+  rq.model = "m";
+  rq.messages = {{"user", "hello"}};
+  EXPECT_NE(embedding_cache_key(s, "m", "hello"), cache_key(s, rq));
+  EXPECT_NE(embedding_cache_key(s, "m", "hello"), embedding_cache_key(s, "m2", "hello"));
+  EXPECT_EQ(embedding_cache_key(s, "m", "hello"), embedding_cache_key(s, "m", "hello"));
+}
+
 TEST_F(ClientTest, HardBudgetStopsBeforeSending) {
   cost::Budgets budgets(*db_);
   cost::Budget b;

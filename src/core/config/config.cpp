@@ -55,6 +55,10 @@ const std::vector<KeyInfo>& known_keys() {
       {"llm.cache.enabled", "Answer repeated LLM calls from the response cache", "true", {}},
       {"llm.cache.ttl", "How long a cached response stays fresh (0 = forever)", "7d", {}},
       {"eval.grader", "Provider that grades llm-rubric assertions, e.g. openai:gpt-4o-mini", "", {}},
+      {"eval.embedding_provider",
+       "Provider of embeddings for similar assertions, e.g. openai:text-embedding-3-small (default "
+       "openai:text-embedding-3-large)",
+       "", {}},
       {"torch.helper", "Path of the mlopsctl-torch helper (default: beside the binary)", "", {}},
       {"pii.rules", "Custom PII detectors: a list of {id, regex, keywords, validator, confidence}", "", {}},
       {"pii.exclude", "Globs that pii scan skips in trees, e.g. [\"testdata/**\"]", "", {}},

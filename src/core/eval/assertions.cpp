@@ -198,6 +198,8 @@ AssertionResult Evaluator::evaluate(const AssertionSpec& a, const Output& out, c
   r.pass = pass;
   r.score = score >= 0 ? (a.negate ? 1 - score : score) : (pass ? 1.0 : 0.0);
   if (!pass) r.reason = why;
+  if (!pass && !a.negate && (a.type == "equals" || a.type == "levenshtein") && v.is_string())
+    r.expected = clip(v.get<std::string>(), 4096);
   return r;
 }
 

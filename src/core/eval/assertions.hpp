@@ -30,6 +30,9 @@ struct AssertionResult {
   double weight = 1;
   std::string metric;
   std::string reason;  // why it failed (or passed, for scored types)
+  // The text the output was compared with, when a failed comparison has one
+  // (equals, levenshtein, similar), for reports that show a diff; at most 4 KiB.
+  std::string expected{};
 };
 
 class Evaluator {

@@ -8,6 +8,7 @@
 #include <regex>
 
 #include "eval/assertions.hpp"
+#include "eval/similar.hpp"
 #include "metrics/classification.hpp"
 #include "metrics/fairness.hpp"
 #include "metrics/json.hpp"
@@ -48,6 +49,7 @@ void register_suite_providers(Suite& suite, llm::Client& client, const config::C
     client.register_provider(key, std::move(s));
     p.key = key + ":" + model;
   }
+  register_aux_providers(suite, client, cfg, env);
 }
 
 namespace {
@@ -310,6 +312,8 @@ RunInfo run_suite(const Suite& suite, const RunOptions& opts, llm::Client& clien
     std::vector<llm::CallJob> grader_jobs;
     std::vector<Pending> grader_of;
     std::vector<std::vector<AssertionResult>> asserts(pending.size());
+    std::vector<SimilarCheck> similar_checks;
+    std::vector<Pending> similar_of;
     for (std::size_t k = 0; k < pending.size(); ++k) {
       if (job_of[k] == SIZE_MAX || !answers[job_of[k]].ok()) continue;
       const auto& ans = answers[job_of[k]];
@@ -318,6 +322,11 @@ RunInfo run_suite(const Suite& suite, const RunOptions& opts, llm::Client& clien
       asserts[k].resize(t.asserts.size());
       for (std::size_t a = 0; a < t.asserts.size(); ++a) {
         const auto& spec = t.asserts[a];
+        if (spec.type == "similar") {
+          similar_checks.push_back(similar_check(evaluator, spec, t.vars, ans.response.text, opts.embedding_provider));
+          similar_of.push_back({k, a});
+          continue;
+        }
         if (spec.type == "llm-rubric") {
           std::string grader = spec.provider.empty() ? opts.grader : normalize_provider_id(spec.provider);
           if (grader.empty()) {
@@ -353,6 +362,14 @@ RunInfo run_suite(const Suite& suite, const RunOptions& opts, llm::Client& clien
           r.reason = "grader failed: " + graded[g].error_message;
         }
       }
+    }
+
+    if (!similar_checks.empty()) {
+      llm::CallContext ctx;
+      ctx.eval_id = run.id;
+      auto graded = grade_similar(client, similar_checks, ctx);
+      for (std::size_t g = 0; g < graded.size(); ++g)
+        asserts[similar_of[g].case_idx][similar_of[g].assertion] = std::move(graded[g]);
     }
 
     std::vector<ResultRow> rows;
@@ -393,6 +410,7 @@ RunInfo run_suite(const Suite& suite, const RunOptions& opts, llm::Client& clien
               m.second += 1;
             }
             if (!r.reason.empty()) a["reason"] = r.reason;
+            if (!r.expected.empty()) a["expected"] = r.expected;
             row.assertions.push_back(std::move(a));
           }
         }

@@ -21,6 +21,7 @@ struct RunOptions {
   int repeat = 1;
   std::string filter;  // ECMAScript regex over a test's description and vars
   std::string grader;  // provider id for llm-rubric when an assertion names none
+  std::string embedding_provider;  // for similar when neither the assertion nor options.provider name one
   std::string actor;
   std::string trace_id;
   std::size_t chunk = 512;  // calls in flight per chunk (at least 4 × concurrency)

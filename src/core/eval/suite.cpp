@@ -25,7 +25,8 @@ const std::vector<std::string>& supported_assertions() {
   static const std::vector<std::string> types = {
       "equals",     "contains", "icontains",   "contains-any", "contains-all", "icontains-any", "icontains-all",
       "starts-with", "regex",   "is-json",     "contains-json", "levenshtein", "latency",       "cost",
-      "length",     "llm-rubric", "bleu",      "rouge-n",       "rouge-l",      "token-f1",      "json-schema"};
+      "length",     "llm-rubric", "bleu",      "rouge-n",       "rouge-l",      "token-f1",      "json-schema",
+      "similar"};
   return types;
 }
 
@@ -34,8 +35,60 @@ namespace {
 // Problems found while reading a suite; reported together.
 struct Problems {
   std::vector<std::string> list;
+  // Where providers configured in the suite go (null while reading test files,
+  // which cannot configure one).
+  std::vector<ProviderRef>* aux = nullptr;
   void add(const std::string& where, const std::string& what) { list.push_back(where + ": " + what); }
 };
+
+ProviderRef parse_provider(const json& v, const std::string& where, Problems& p);
+
+bool is_embedding_id(const std::string& id) {
+  return id.find(":embedding:") != std::string::npos || id.find(":embeddings:") != std::string::npos;
+}
+
+// A grader or embedding provider: an id, or {id, config} registered as eval-aux-N.
+std::string aux_provider(const json& v, bool embedding, const std::string& where, Problems& p) {
+  std::string id = v.is_string() ? v.get<std::string>()
+                   : v.is_object() && v.contains("id") && v["id"].is_string() ? v["id"].get<std::string>()
+                                                                             : std::string();
+  if (id.empty()) {
+    p.add(where, "provider must be a provider id or {id, config}");
+    return {};
+  }
+  if (embedding) id = normalize_embedding_provider_id(id);
+  else if (is_embedding_id(id)) {
+    p.add(where, "'" + id + "' is an embedding provider; llm-rubric needs a chat model");
+    return {};
+  }
+  if (!v.is_object() || !v.contains("config")) return normalize_provider_id(id);
+  json copy = v;
+  copy["id"] = id;
+  ProviderRef r = parse_provider(copy, where, p);
+  if (r.key.empty() || !r.settings) return r.key;
+  if (!p.aux) {
+    p.add(where, "a provider with its own config cannot be declared in a test file; declare it in the suite "
+                 "(defaultTest.options.provider) or in mlops.yaml providers");
+    return {};
+  }
+  std::string model = r.key.substr(r.key.find(':') == std::string::npos ? r.key.size() : r.key.find(':') + 1);
+  p.aux->push_back(std::move(r));
+  return "eval-aux-" + std::to_string(p.aux->size() - 1) + ":" + model;
+}
+
+// promptfoo's options.provider / assertion provider: an id or {id, config} for
+// every model-graded check, or {text: …, embedding: …} per kind. An id serves
+// embeddings only when it is an embedding id (as promptfoo falls back to its
+// default embedding provider for a chat model).
+std::string grading_provider(const json& v, bool embedding, const std::string& where, Problems& p) {
+  if (v.is_object() && (v.contains("text") || v.contains("embedding"))) {
+    const char* key = embedding ? "embedding" : "text";
+    return v.contains(key) ? aux_provider(v[key], embedding, where, p) : std::string();
+  }
+  std::string id = v.is_string() ? v.get<std::string>() : v.is_object() ? v.value("id", std::string()) : "";
+  if (embedding != is_embedding_id(id)) return {};
+  return aux_provider(v, embedding, where, p);
+}
 
 std::string at(const std::string& file, const YAML::Node& n) {
   return file + ":" + std::to_string(n.Mark().line + 1);
@@ -66,7 +119,7 @@ bool is_promptfoo_type(const std::string& t) {
       "javascript", "python", "webhook", "g-eval", "model-graded-closedqa", "factuality", "answer-relevance",
       "context-recall", "context-relevance", "context-faithfulness", "select-best", "assert-set", "moderation",
       "perplexity", "perplexity-score", "classifier", "is-sql", "is-xml", "contains-xml", "trace-span-count",
-      "similar", "is-valid-openai-tools-call", "is-valid-openai-function-call",
+      "similar:dot", "similar:euclidean", "is-valid-openai-tools-call", "is-valid-openai-function-call",
       "is-refusal", "model-graded-factuality", "word-count", "finish-reason"};
   return types.count(t) > 0;
 }
@@ -83,6 +136,7 @@ AssertionSpec parse_assertion(const json& a, const std::string& where, Problems&
     s.negate = true;
     type = type.substr(4);
   }
+  if (type == "similar:cosine") type = "similar";  // promptfoo's explicit name for the default metric
   s.type = type;
   if (!is_supported(type) && is_promptfoo_type(type))
     p.add(where, "assertion type '" + a["type"].get<std::string>() + "' is not supported by mlopsctl");
@@ -104,9 +158,18 @@ AssertionSpec parse_assertion(const json& a, const std::string& where, Problems&
     } else if (k == "metric") {
       s.metric = v.is_string() ? v.get<std::string>() : v.dump();
     } else if (k == "provider") {
-      if (v.is_string()) s.provider = v.get<std::string>();
-      else if (v.is_object() && v.contains("id") && v["id"].is_string()) s.provider = v["id"];
-      else p.add(where, "provider must be a provider id");
+      if (type == "similar" || type == "llm-rubric") {
+        bool embedding = type == "similar";
+        s.provider = v.is_object() && (v.contains("text") || v.contains("embedding"))
+                         ? grading_provider(v, embedding, where, p)
+                         : aux_provider(v, embedding, where, p);
+      } else if (v.is_string()) {
+        s.provider = v.get<std::string>();
+      } else if (v.is_object() && v.contains("id") && v["id"].is_string()) {
+        s.provider = v["id"];
+      } else {
+        p.add(where, "provider must be a provider id");
+      }
     } else if (k == "description") {
     } else {
       p.add(where, "assertion key '" + k + "' is not supported");
@@ -123,9 +186,16 @@ AssertionSpec parse_assertion(const json& a, const std::string& where, Problems&
       (s.value.is_array() ? s.value.empty() : !s.value.is_string()))
     p.add(where, "'" + type + "' needs a reference text (or, for bleu, a list of them)");
   if (type == "llm-rubric" && !s.value.is_string()) p.add(where, "llm-rubric needs the rubric as a string value");
+  if (type == "similar") {
+    bool ok = s.value.is_string() || (s.value.is_array() && !s.value.empty() &&
+                                      std::all_of(s.value.begin(), s.value.end(), [](const json& x) { return x.is_string(); }));
+    if (!ok) p.add(where, "'similar' needs the expected text, or a list of them, as its value");
+    if (s.threshold && (*s.threshold < -1 || *s.threshold > 1))
+      p.add(where, "the threshold of 'similar' is a cosine similarity between -1 and 1");
+  }
   bool needs_value = type != "is-json" && type != "contains-json";
   if (type == "json-schema" && !s.value.is_object()) p.add(where, "json-schema needs the schema (a mapping) as its value");
-  if (needs_value && s.value.is_null() && type != "latency" && type != "cost")
+  if (needs_value && s.value.is_null() && type != "latency" && type != "cost" && type != "similar")
     p.add(where, "assertion '" + type + "' needs a value");
   if ((type == "latency" || type == "cost") && !s.threshold)
     p.add(where, "assertion '" + type + "' needs a threshold (" + (type == "latency" ? "milliseconds" : "US dollars") +
@@ -195,8 +265,14 @@ TestCase parse_test(const json& t, const std::string& where, Problems& p) {
       tc.metadata = v;
     } else if (k == "options") {
       if (v.is_object())
-        for (const auto& [ok, ov] : v.items())
-          if (ok != "provider") p.add(where, "test option '" + ok + "' is not supported");
+        for (const auto& [ok, ov] : v.items()) {
+          if (ok == "provider") {
+            tc.grader = grading_provider(ov, false, where + " options.provider", p);
+            tc.embedder = grading_provider(ov, true, where + " options.provider", p);
+          } else {
+            p.add(where, "test option '" + ok + "' is not supported");
+          }
+        }
     } else {
       p.add(where, "test key '" + k + "' is not supported");
     }
@@ -377,9 +453,19 @@ ProviderRef parse_provider_ref(const json& v, const std::string& where, std::vec
   return r;
 }
 
+std::string normalize_embedding_provider_id(const std::string& id) {
+  for (const char* name : {"openai", "ollama"})
+    for (const char* kind : {":embedding:", ":embeddings:"}) {
+      std::string prefix = std::string(name) + kind;
+      if (id.rfind(prefix, 0) == 0) return std::string(name) + ":" + id.substr(prefix.size());
+    }
+  return id;
+}
+
 void check_graders(const Suite& suite, const std::string& default_grader) {
   if (!default_grader.empty()) return;
-  auto check = [](const TestCase& t) {
+  auto check = [&](const TestCase& t) {
+    if (!t.grader.empty() || !suite.default_test.grader.empty()) return;
     for (const auto& a : t.asserts)
       if (a.type == "llm-rubric" && a.provider.empty())
         throw UsageError(a.origin + ": llm-rubric needs a grader",
@@ -412,6 +498,7 @@ Suite load_suite(const fs::path& path, const SuiteHost& host) {
                       (host.needs_prompts_and_providers ? " with prompts, providers and tests" : ""));
   fs::path dir = path.parent_path();
   Problems p;
+  p.aux = &s.aux_providers;
   for (const auto& kv : root) {
     std::string key = kv.first.as<std::string>();
     const YAML::Node& node = kv.second;
@@ -506,6 +593,18 @@ Suite load_suite(const fs::path& path, const SuiteHost& host) {
 
 namespace {
 
+// Assertions that name no grader or embedding provider take the test's
+// options.provider, else defaultTest's.
+void fill_providers(TestCase& t, const TestCase& def) {
+  const std::string& grader = t.grader.empty() ? def.grader : t.grader;
+  const std::string& embedder = t.embedder.empty() ? def.embedder : t.embedder;
+  for (auto& a : t.asserts) {
+    if (!a.provider.empty()) continue;
+    if (a.type == "llm-rubric") a.provider = grader;
+    else if (a.type == "similar") a.provider = embedder;
+  }
+}
+
 TestCase merged(const TestCase& def, TestCase t) {
   json vars = def.vars;
   for (const auto& [k, v] : t.vars.items()) vars[k] = v;
@@ -514,6 +613,7 @@ TestCase merged(const TestCase& def, TestCase t) {
   for (auto& a : t.asserts) asserts.push_back(std::move(a));
   t.asserts = std::move(asserts);
   if (!t.threshold) t.threshold = def.threshold;
+  fill_providers(t, def);
   return t;
 }
 
@@ -527,7 +627,9 @@ TestCase merged(const TestCase& def, TestCase t) {
 
 void for_each_test(const Suite& suite, const std::function<bool(TestCase&&)>& fn) {
   if (suite.tests.empty()) {  // defaultTest alone: one test
-    fn(TestCase(suite.default_test));
+    TestCase t(suite.default_test);
+    fill_providers(t, suite.default_test);
+    fn(std::move(t));
     return;
   }
   for (const auto& src : suite.tests) {

@@ -35,7 +35,9 @@ struct AssertionSpec {
   std::optional<double> threshold;
   double weight = 1.0;
   std::string metric;  // named metric to aggregate under
-  std::string provider;  // grader for llm-rubric / embeddings for similar (provider id)
+  // Grader for llm-rubric / embeddings for similar (NAME:MODEL); filled from the
+  // test's or defaultTest's options.provider when the assertion names none.
+  std::string provider;
   std::string origin;    // file:line, for errors
 };
 
@@ -65,6 +67,10 @@ struct TestCase {
   std::vector<std::string> providers;  // only these provider labels/ids (empty: all)
   nlohmann::json metadata = nlohmann::json::object();
   std::string origin;
+  // options.provider (promptfoo): the grader for llm-rubric and the embedding
+  // provider for similar, for assertions that name none.
+  std::string grader;
+  std::string embedder;
 };
 
 // Where tests come from, in order: inline tests, or a file read lazily.
@@ -100,6 +106,9 @@ struct Suite {
   TestCase default_test;
   SuiteOptions options;
   std::optional<Classification> classification;
+  // Graders and embedding providers configured in the suite ({id, config: {apiBaseUrl, …}}):
+  // registered as eval-aux-N, which is what their assertions' provider holds.
+  std::vector<ProviderRef> aux_providers;
 };
 
 // Parses and checks a suite. Throws ConfigError listing every problem found
@@ -135,6 +144,9 @@ void for_each_test(const Suite& suite, const std::function<bool(TestCase&&)>& fn
 // promptfoo provider ids (openai:chat:M, anthropic:messages:M, ollama:chat:M) as
 // mlopsctl's NAME:MODEL; other ids unchanged.
 std::string normalize_provider_id(const std::string& id);
+// Embedding provider ids: openai:embedding:M / openai:embeddings:M as openai:M,
+// ollama:embedding(s):M as ollama:M; other ids unchanged.
+std::string normalize_embedding_provider_id(const std::string& id);
 
 // Every llm-rubric assertion in the inline tests and defaultTest has a grader:
 // its own provider or `default_grader`. UsageError naming the first that has none.

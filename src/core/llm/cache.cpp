@@ -28,13 +28,36 @@ std::string cache_key(const ProviderSettings& p, const ChatRequest& rq) {
   return util::sha256_hex(cache_document(p, rq));
 }
 
-std::optional<ChatResponse> ResponseCache::get(const std::string& key, std::int64_t now_ms, bool count) {
+std::string embedding_cache_key(const ProviderSettings& p, const std::string& model, const std::string& input) {
+  json doc = {{"v", 1},         {"op", "embedding"}, {"provider", p.name}, {"type", p.type},
+              {"base_url", p.base_url}, {"model", model},   {"input", input}};
+  return util::sha256_hex(doc.dump(-1, ' ', false, json::error_handler_t::replace));
+}
+
+std::optional<std::string> ResponseCache::get_raw(const std::string& key, std::int64_t now_ms) {
   if (!select_) select_.emplace(db_.prepare("SELECT response, created_ms FROM llm_cache WHERE key = ?"));
   select_->reset();
   select_->bind(1, key);
   std::optional<std::string> text;
   if (select_->step() && fresh(select_->get_int(1), now_ms)) text = select_->get_text(0);
   select_->reset();  // ends the statement's read, which must not outlive the lookup
+  return text;
+}
+
+void ResponseCache::put_raw(const std::string& key, const std::string& provider, const std::string& model,
+                            const std::string& document, std::int64_t now_ms) {
+  db_.write([&] {
+    if (!upsert_)
+      upsert_.emplace(db_.prepare(
+          "INSERT INTO llm_cache(key, provider, model, response, created_ms, hits) VALUES (?, ?, ?, ?, ?, 0) "
+          "ON CONFLICT(key) DO UPDATE SET response = excluded.response, created_ms = excluded.created_ms"));
+    upsert_->reset();
+    upsert_->bind_all(key, provider, model, document, now_ms).run();
+  });
+}
+
+std::optional<ChatResponse> ResponseCache::get(const std::string& key, std::int64_t now_ms, bool count) {
+  auto text = get_raw(key, now_ms);
   if (!text) return std::nullopt;
   json j;
   try {
@@ -77,14 +100,7 @@ void ResponseCache::put(const std::string& key, const std::string& provider, con
               {"output", r.usage.output_tokens},
               {"cache_read", r.usage.cache_read_tokens},
               {"cache_write", r.usage.cache_write_tokens}}}};
-  db_.write([&] {
-    if (!upsert_)
-      upsert_.emplace(db_.prepare(
-          "INSERT INTO llm_cache(key, provider, model, response, created_ms, hits) VALUES (?, ?, ?, ?, ?, 0) "
-          "ON CONFLICT(key) DO UPDATE SET response = excluded.response, created_ms = excluded.created_ms"));
-    upsert_->reset();
-    upsert_->bind_all(key, provider, model, j.dump(), now_ms).run();
-  });
+  put_raw(key, provider, model, j.dump(), now_ms);
 }
 
 CacheStats ResponseCache::stats(std::int64_t now_ms) {

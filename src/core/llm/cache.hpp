@@ -21,6 +21,9 @@ namespace mlops::llm {
 // cache_tag (eval --repeat N caches each repeat apart). API keys and headers are never part of it.
 std::string cache_document(const ProviderSettings& provider, const ChatRequest& request);
 std::string cache_key(const ProviderSettings& provider, const ChatRequest& request);
+// An embedding of one input text: {"base_url","input","model","op":"embedding","provider","type","v":1},
+// so an embedding never shares a key with a chat answer.
+std::string embedding_cache_key(const ProviderSettings& provider, const std::string& model, const std::string& input);
 
 struct CacheStats {
   std::int64_t entries = 0;
@@ -39,6 +42,11 @@ class ResponseCache {
   // with count = false, when the caller calls count_hit (in a write it batches).
   std::optional<ChatResponse> get(const std::string& key, std::int64_t now_ms, bool count = true);
   void count_hit(const std::string& key, std::int64_t now_ms);
+  // The stored document of a fresh entry, for entries that are not chat answers
+  // (embeddings: {"embedding": [...], "model": ...}).
+  std::optional<std::string> get_raw(const std::string& key, std::int64_t now_ms);
+  void put_raw(const std::string& key, const std::string& provider, const std::string& model, const std::string& document,
+               std::int64_t now_ms);
   void put(const std::string& key, const std::string& provider, const std::string& model, const ChatResponse& r,
            std::int64_t now_ms);
   CacheStats stats(std::int64_t now_ms);

@@ -79,6 +79,22 @@ json parse_json_body(const HttpResponse& r, const std::string& provider) {
                  "check that base_url points at a " + provider + "-compatible API");
 }
 
+std::vector<double> vector_of(const json& v, const std::string& provider, const json& body) {
+  if (!v.is_array() || v.empty()) missing(provider, "embedding vector", body);
+  std::vector<double> out;
+  out.reserve(v.size());
+  for (const auto& x : v) {
+    if (!x.is_number()) missing(provider, "numeric embedding", body);
+    out.push_back(x.get<double>());
+  }
+  return out;
+}
+
+void check_vectors(const EmbedResponse& r, const std::string& provider, const json& body) {
+  for (const auto& e : r.embeddings)
+    if (e.empty()) missing(provider, "an embedding for every input", body);
+}
+
 std::string normalise_finish(const std::string& reason) {
   if (reason == "end_turn" || reason == "stop_sequence") return "stop";
   if (reason == "max_tokens") return "length";
@@ -126,6 +142,35 @@ class OpenAiProvider : public Provider {
       out.usage.output_tokens = int_at(u, "completion_tokens");
       if (u.contains("prompt_tokens_details")) out.usage.cache_read_tokens = int_at(u["prompt_tokens_details"], "cached_tokens");
     }
+    return out;
+  }
+  bool can_embed() const override { return true; }
+  HttpRequest build_embed(const EmbedRequest& rq) const override {
+    json body = {{"model", rq.model}, {"input", rq.inputs}, {"encoding_format", "float"}};
+    HttpRequest r;
+    r.url = settings_.base_url + "/embeddings";
+    r.headers = {{"Content-Type", "application/json"}};
+    bool official = settings_.base_url.find("api.openai.com") != std::string::npos;
+    if (auto key = api_key(official); !key.empty()) r.headers.emplace_back("Authorization", "Bearer " + key);
+    r.body = body.dump(-1, ' ', false, json::error_handler_t::replace);
+    return r;
+  }
+  EmbedResponse parse_embed(const HttpResponse& r, std::size_t inputs) const override {
+    json j = parse_json_body(r, "openai");
+    if (!j.is_object() || !j.contains("data") || !j["data"].is_array()) missing("openai", "data", j);
+    EmbedResponse out;
+    out.embeddings.resize(inputs);
+    std::size_t pos = 0;
+    for (const auto& d : j["data"]) {
+      // Ordered by "index" when the server gives it, by position otherwise.
+      std::size_t at = d.is_object() && d.contains("index") && d["index"].is_number_unsigned() ? d["index"].get<std::size_t>() : pos;
+      ++pos;
+      if (at >= inputs || !d.is_object() || !d.contains("embedding")) missing("openai", "data[].embedding", j);
+      out.embeddings[at] = vector_of(d["embedding"], "openai", j);
+    }
+    check_vectors(out, "openai", j);
+    out.response_model = j.value("model", "");
+    if (j.contains("usage")) out.input_tokens = int_at(j["usage"], "prompt_tokens");
     return out;
   }
 };
@@ -213,6 +258,28 @@ class OllamaProvider : public Provider {
     out.response_model = j.value("model", "");
     out.usage.input_tokens = int_at(j, "prompt_eval_count");
     out.usage.output_tokens = int_at(j, "eval_count");
+    return out;
+  }
+  bool can_embed() const override { return true; }
+  HttpRequest build_embed(const EmbedRequest& rq) const override {
+    json body = {{"model", rq.model}, {"input", rq.inputs}};
+    HttpRequest r;
+    r.url = settings_.base_url + "/api/embed";
+    r.headers = {{"Content-Type", "application/json"}};
+    r.body = body.dump(-1, ' ', false, json::error_handler_t::replace);
+    return r;
+  }
+  EmbedResponse parse_embed(const HttpResponse& r, std::size_t inputs) const override {
+    json j = parse_json_body(r, "ollama");
+    if (!j.is_object() || !j.contains("embeddings") || !j["embeddings"].is_array()) missing("ollama", "embeddings", j);
+    EmbedResponse out;
+    for (const auto& v : j["embeddings"]) out.embeddings.push_back(vector_of(v, "ollama", j));
+    if (out.embeddings.size() != inputs)
+      throw LlmError(ErrorKind::bad_response, "ollama returned " + std::to_string(out.embeddings.size()) +
+                                                  " embeddings for " + std::to_string(inputs) + " inputs");
+    check_vectors(out, "ollama", j);
+    out.response_model = j.value("model", "");
+    out.input_tokens = int_at(j, "prompt_eval_count");
     return out;
   }
 };
@@ -389,6 +456,14 @@ ChatResponse Provider::parse(const HttpResponse&) const {
 }
 ChatResponse Provider::complete(const ChatRequest&) const {
   throw RuntimeError("provider '" + settings_.name + "' needs the HTTP transport");
+}
+
+HttpRequest Provider::build_embed(const EmbedRequest&) const {
+  throw UsageError("provider '" + settings_.name + "' (type " + settings_.type + ") has no embeddings endpoint",
+                   "use an openai- or ollama-type provider for embeddings, e.g. openai:text-embedding-3-small");
+}
+EmbedResponse Provider::parse_embed(const HttpResponse&, std::size_t) const {
+  throw UsageError("provider '" + settings_.name + "' has no embeddings endpoint");
 }
 
 std::string Provider::error_detail(const HttpResponse& r) const {

@@ -53,6 +53,18 @@ struct ChatResponse {
   Usage usage;
 };
 
+// An embeddings request: one vector per input, in order.
+struct EmbedRequest {
+  std::string model;
+  std::vector<std::string> inputs;
+};
+
+struct EmbedResponse {
+  std::vector<std::vector<double>> embeddings;  // embeddings[i] belongs to inputs[i]
+  std::string response_model;
+  std::int64_t input_tokens = 0;
+};
+
 // Everything a provider is configured with (mlops.yaml providers.NAME.*, env).
 struct ProviderSettings {
   std::string name;  // as written before ':' (openai, local, …)
@@ -88,6 +100,14 @@ class Provider {
   virtual ChatResponse complete(const ChatRequest& request) const;
   // The provider's own error text from an error body, if it has one.
   virtual std::string error_detail(const HttpResponse& response) const;
+
+  // Embeddings: OpenAI-compatible POST {base_url}/embeddings and Ollama POST
+  // /api/embed. Providers without an embeddings endpoint return false and throw
+  // UsageError from build_embed.
+  virtual bool can_embed() const { return false; }
+  virtual HttpRequest build_embed(const EmbedRequest& request) const;
+  // Throws LlmError(bad_response) unless the body holds one vector per input.
+  virtual EmbedResponse parse_embed(const HttpResponse& response, std::size_t inputs) const;
 
   Provider(ProviderSettings s, config::EnvLookup env) : settings_(std::move(s)), env_(std::move(env)) {}
 

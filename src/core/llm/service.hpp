@@ -68,6 +68,26 @@ struct CallResult {
   bool ok() const { return error == ErrorKind::none; }
 };
 
+// Embeddings of several texts from one provider (one HTTP request for the texts
+// not in the cache).
+struct EmbedJob {
+  std::string provider_id;  // NAME:MODEL
+  std::vector<std::string> inputs;
+  CallContext context;
+};
+
+struct EmbedResult {
+  std::string provider, model;
+  std::vector<std::vector<double>> embeddings;  // one per input when ok()
+  std::int64_t input_tokens = 0;                // billed tokens of the texts sent
+  std::optional<double> cost_usd;               // nullopt = unknown price
+  double latency_ms = 0;
+  std::size_t cache_hits = 0;  // inputs answered from the cache
+  ErrorKind error = ErrorKind::none;
+  std::string error_message, error_hint;
+  bool ok() const { return error == ErrorKind::none; }
+};
+
 class Client {
  public:
   // `parent_span`: the command's span, under which every call's span hangs.
@@ -88,6 +108,15 @@ class Client {
   // each result, never thrown. `on_done` (optional) sees each result as it lands.
   std::vector<CallResult> call_many(const std::vector<CallJob>& jobs,
                                     const std::function<void(std::size_t, const CallResult&)>& on_done = {});
+
+  // Embeddings, many jobs at once (llm/embeddings.cpp). Each input text is cached
+  // on its own (an embedding cache key); texts not cached go in one request per
+  // job. One ledger row and one span ("embeddings MODEL") per job. Failures are
+  // reported in each result; a provider without an embeddings endpoint throws
+  // UsageError before anything is sent.
+  std::vector<EmbedResult> embed_many(const std::vector<EmbedJob>& jobs);
+  // Throws UsageError when `provider_id` is unknown or cannot embed.
+  void check_embedder(const std::string& provider_id);
 
   // Soft-budget alerts raised (and whether their webhook took them), for the CLI to show.
   const std::vector<std::string>& notices() const { return notices_; }
