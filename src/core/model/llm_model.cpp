@@ -2,11 +2,13 @@
 // fields, sent to the registered provider through the llm module (cache, cost
 // ledger, budgets and traces included).
 #include <mutex>
+#include <set>
 
 #include "config/config.hpp"
 #include "llm/service.hpp"
 #include "model/model.hpp"
 #include "prompt/store.hpp"
+#include "template/template.hpp"
 
 namespace mlops::model {
 
@@ -40,8 +42,21 @@ class LlmModel : public Model {
     info_.version = ctx.version.version;
     info_.kind = "llm";
     info_.aliases = ctx.version.aliases;
-    for (const auto& [name, var] : spec_.variables)
-      (var.default_value ? info_.optional_inputs : info_.required_inputs).push_back(name);
+    // Inputs: the variables the template reads (declared or not); those with a
+    // declared default are optional.
+    std::set<std::string> used;
+    if (spec_.templated) {
+      if (spec_.kind == prompt::Kind::text)
+        for (const auto& v : tmpl::Template::parse(spec_.template_text).variables()) used.insert(v);
+      for (const auto& m : spec_.messages)
+        for (const auto& v : tmpl::Template::parse(m.content).variables()) used.insert(v);
+    }
+    for (const auto& [name, var] : spec_.variables) used.insert(name);
+    for (const auto& name : used) {
+      auto it = spec_.variables.find(name);
+      bool optional = it != spec_.variables.end() && it->second.default_value;
+      (optional ? info_.optional_inputs : info_.required_inputs).push_back(name);
+    }
     info_.extra = {{"prompt", prompt_name_}, {"prompt_version", prompt_version_}, {"provider", provider_}};
   }
 

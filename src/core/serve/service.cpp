@@ -209,8 +209,11 @@ struct Service::Impl {
       r.headers.emplace_back("Allow", "POST");
       return r;
     }
+    // JSON whatever the label says, except for types that are clearly something
+    // else; curl -d labels JSON as a form, so that is taken too.
     std::string ct = q.header("content-type");
-    if (!ct.empty() && ct.find("application/json") == std::string::npos && ct.find("+json") == std::string::npos)
+    if (!ct.empty() && ct.find("json") == std::string::npos &&
+        ct.find("application/x-www-form-urlencoded") == std::string::npos)
       return error_response(415, "Content-Type is '" + ct + "'; send application/json");
     auto m = current();
     if (!m) return error_response(503, "no model is loaded");
