@@ -1,5 +1,6 @@
 // run start / log / artifact add / end: tracking plumbing any training script can
 // call (the run id travels in MLOPS_RUN_ID), with MLflow's semantics.
+#include <fmt/format.h>
 #include <unistd.h>
 
 #include <cmath>
@@ -36,12 +37,7 @@ std::string short_time(std::int64_t ms) {
 std::string number_text(double v) {
   if (std::isnan(v)) return "NaN";
   if (std::isinf(v)) return v > 0 ? "Infinity" : "-Infinity";
-  for (int prec = 1; prec <= 17; ++prec) {
-    char buf[40];
-    std::snprintf(buf, sizeof buf, "%.*g", prec, v);
-    if (std::strtod(buf, nullptr) == v) return buf;
-  }
-  return std::to_string(v);
+  return fmt::format("{}", v);  // the shortest text that reads back as the same double
 }
 
 namespace {

@@ -7,6 +7,8 @@
 #include <filesystem>
 #include <set>
 
+#include <fmt/format.h>
+
 #include "runs/owner.hpp"
 #include "util/error.hpp"
 #include "util/fs.hpp"
@@ -474,9 +476,18 @@ Comparison Runs::compare(const std::vector<std::string>& refs) {
   Comparison c;
   db_.read([&] {
     std::set<std::string> seen;
+    // Full ids (what scripts and --experiment pass) through one prepared
+    // statement; prefixes and names through get().
+    auto by_id = db_.prepare(std::string(k_run_select) + "WHERE r.id = ?");
     for (const auto& ref : refs) {
-      RunInfo r = get(ref);
-      if (seen.insert(r.id).second) c.runs.push_back(std::move(r));
+      std::optional<RunInfo> r;
+      if (ref.size() == 32) {
+        by_id.reset();
+        by_id.bind(1, ref);
+        if (by_id.step()) r = read_run(by_id);
+      }
+      if (!r) r = get(ref);
+      if (seen.insert(r->id).second) c.runs.push_back(std::move(*r));
     }
     auto p = db_.prepare("SELECT key, value FROM run_params WHERE run_id = ?");
     auto m = db_.prepare("SELECT key, value FROM run_latest_metrics WHERE run_id = ?");
@@ -587,15 +598,7 @@ std::string csv_field(const std::string& s) {
 std::string format_number(double v) {
   if (std::isnan(v)) return "NaN";
   if (std::isinf(v)) return v > 0 ? "Infinity" : "-Infinity";
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.17g", v);
-  // The shortest text that reads back as the same double.
-  for (int prec = 1; prec <= 17; ++prec) {
-    char shorter[32];
-    std::snprintf(shorter, sizeof shorter, "%.*g", prec, v);
-    if (std::strtod(shorter, nullptr) == v) return shorter;
-  }
-  return buf;
+  return fmt::format("{}", v);  // the shortest text that reads back as the same double
 }
 
 }  // namespace
