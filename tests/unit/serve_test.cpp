@@ -96,6 +96,7 @@ class Client {
              std::to_string(body.size()) + "\r\n" + extra_headers + "\r\n" + body);
     return read_reply();
   }
+  void shutdown_write() { ::shutdown(fd_, SHUT_WR); }
   bool closed_by_peer() {
     char c;
     return recv(fd_, &c, 1, 0) == 0;
@@ -247,6 +248,17 @@ TEST_F(ServeTest, KeepAliveAndPipelining) {
   auto last = c.read_reply();
   EXPECT_EQ(last.status, 200);
   EXPECT_NE(last.head.find("Connection: close"), std::string::npos);
+  EXPECT_TRUE(c.closed_by_peer());
+}
+
+TEST_F(ServeTest, APeerThatShutsDownItsSideStillGetsItsAnswer) {
+  start();
+  Client c(port());
+  c.send_raw("POST /predict HTTP/1.1\r\nContent-Length: 13\r\n\r\n{\"x\":2,\"y\":3}");
+  c.shutdown_write();
+  auto r = c.read_reply();
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(json::parse(r.body)["prediction"], 5.0);
   EXPECT_TRUE(c.closed_by_peer());
 }
 

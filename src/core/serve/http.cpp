@@ -292,10 +292,11 @@ struct HttpServer::Impl {
 
   // Serves what the connection has; decides whether it goes back to epoll.
   void serve_connection(const std::shared_ptr<Conn>& c) {
+    // A peer that sent its requests and then shut down its side still gets its
+    // answers; the connection closes after them.
     bool open = read_available(*c);
-    bool keep = open;
-    while (keep) {
-      if (c->in.empty()) break;
+    bool keep = true;
+    while (keep && !c->in.empty()) {
       if (c->request_started == Clock::time_point{}) c->request_started = Clock::now();
       ParseResult pr = parse_request(c->in, opt);
       if (pr.state == Parse::incomplete) {
