@@ -1,6 +1,7 @@
 // The LLM model kind: a pinned prompt version rendered with each instance's
 // fields, sent to the registered provider through the llm module (cache, cost
 // ledger, budgets and traces included).
+#include <condition_variable>
 #include <mutex>
 #include <set>
 
@@ -31,13 +32,7 @@ class LlmModel : public Model {
     auto v = prompts.resolve(prompt_name_, std::to_string(prompt_version_));
     spec_ = prompts.spec(v);
     trace_enabled_ = ws_.config().get_bool("trace.enabled", true);
-    auto options = llm::client_options(ws_.config());
-    options.flush_batch = 1;  // a long-running server keeps every call's ledger row durable at once
-    client_ = std::make_unique<llm::Client>(
-        ws_.db(), ws_.config(), ws_.env(), tracer_, std::nullopt,
-        std::vector<std::filesystem::path>{ws_.paths().overrides(),
-                                           config::user_config_path(ws_.env()).parent_path() / "templates"},
-        options);
+    free_.push_back(add_slot(ws_));  // fails here, at load, when the provider settings are wrong
     info_.name = ctx.version.name;
     info_.version = ctx.version.version;
     info_.kind = "llm";
@@ -95,15 +90,9 @@ class LlmModel : public Model {
     }
     std::vector<llm::CallResult> results;
     {
-      // The client keeps one database connection and its flush buffers: one batch at a time.
-      std::lock_guard lock(mutex_);
-      try {
-        results = jobs.size() == 1 ? std::vector<llm::CallResult>{client_->call(jobs[0])} : client_->call_many(jobs);
-      } catch (...) {
-        end_traces();
-        throw;
-      }
-      end_traces();
+      Lease lease(*this);
+      auto& client = *lease.slot->client;
+      results = jobs.size() == 1 ? std::vector<llm::CallResult>{client.call(jobs[0])} : client.call_many(jobs);
     }
     json out = json::array();
     for (std::size_t i = 0; i < results.size(); ++i) {
@@ -124,15 +113,62 @@ class LlmModel : public Model {
   }
 
  private:
-  // Each batch's spans are written and dropped, so a long-running server's
-  // memory stays flat.
-  void end_traces() {
-    try {
-      if (trace_enabled_) tracer_.flush(ws_.db());
-    } catch (const Error&) {
-    }
-    tracer_.clear();
+  // A client is not thread-safe (one database connection, flush buffers), so
+  // concurrent requests each lease one; up to k_max_slots are made on demand,
+  // each beyond the first on its own workspace handles.
+  static constexpr std::size_t k_max_slots = 8;
+  struct Slot {
+    std::unique_ptr<workspace::Workspace> own_ws;
+    workspace::Workspace* ws = nullptr;
+    trace::Tracer tracer;
+    std::unique_ptr<llm::Client> client;
+  };
+
+  Slot* add_slot(workspace::Workspace& ws, std::unique_ptr<workspace::Workspace> owned = nullptr) {
+    auto slot = std::make_unique<Slot>();
+    slot->own_ws = std::move(owned);
+    slot->ws = &ws;
+    auto options = llm::client_options(ws.config());
+    options.flush_batch = 1;  // a long-running server keeps every call's ledger row durable at once
+    slot->client = std::make_unique<llm::Client>(
+        ws.db(), ws.config(), ws.env(), slot->tracer, std::nullopt,
+        std::vector<std::filesystem::path>{ws.paths().overrides(),
+                                           config::user_config_path(ws.env()).parent_path() / "templates"},
+        options);
+    slots_.push_back(std::move(slot));
+    return slots_.back().get();
   }
+
+  struct Lease {
+    explicit Lease(LlmModel& m) : model(m) {
+      std::unique_lock lock(m.mutex_);
+      m.cv_.wait(lock, [&] { return !m.free_.empty() || m.slots_.size() < k_max_slots; });
+      if (!m.free_.empty()) {
+        slot = m.free_.back();
+        m.free_.pop_back();
+      } else {
+        auto ws = std::make_unique<workspace::Workspace>(m.ws_.paths().root, m.ws_.env());
+        auto& ref = *ws;
+        slot = m.add_slot(ref, std::move(ws));
+      }
+    }
+    ~Lease() {
+      // Each batch's spans are written and dropped, so a long-running server's
+      // memory stays flat.
+      try {
+        if (model.trace_enabled_) slot->tracer.flush(slot->ws->db());
+      } catch (const Error&) {
+      }
+      slot->tracer.clear();
+      std::lock_guard lock(model.mutex_);
+      model.free_.push_back(slot);
+      model.cv_.notify_one();
+    }
+    Lease(const Lease&) = delete;
+    Lease& operator=(const Lease&) = delete;
+    LlmModel& model;
+    Slot* slot = nullptr;
+  };
 
   static std::string join_names(const std::vector<std::string>& names) {
     std::string s;
@@ -141,14 +177,15 @@ class LlmModel : public Model {
   }
 
   workspace::Workspace& ws_;
-  trace::Tracer tracer_;
   bool trace_enabled_ = true;
   std::string prompt_name_;
   int prompt_version_ = 0;
   std::string provider_;
   prompt::Spec spec_;
-  std::unique_ptr<llm::Client> client_;
   std::mutex mutex_;
+  std::condition_variable cv_;
+  std::vector<std::unique_ptr<Slot>> slots_;
+  std::vector<Slot*> free_;
   ModelInfo info_;
 };
 
