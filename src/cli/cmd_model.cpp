@@ -3,7 +3,6 @@
 #include <fstream>
 #include <iostream>
 #include <iterator>
-#include <sstream>
 
 #include "cli/commands.hpp"
 #include "cli/output.hpp"
@@ -296,87 +295,113 @@ int model_history(Context& ctx, const ModelArgs& a) {
   return 0;
 }
 
-// Reads instances from JSONL, a JSON array or CSV (header row; values as strings).
+// Reads instances from JSON Lines or CSV (header row; values as strings) a batch
+// at a time, so a large input never sits in memory whole; a JSON array is the
+// one format read at once.
 struct Instance {
   json value;
   int line = 0;
 };
 
-std::vector<Instance> read_instances(const std::string& path, std::string format) {
-  std::string text;
-  if (path == "-") {
-    text.assign(std::istreambuf_iterator<char>(std::cin), std::istreambuf_iterator<char>());
-  } else {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) throw NotFoundError("cannot read input " + path, "give a .jsonl, .json or .csv file, or - for stdin");
-    text.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-  }
-  std::string where = path == "-" ? "stdin" : path;
-  if (format.empty()) {
-    std::string ext = std::filesystem::path(path).extension().string();
-    if (ext == ".csv")
-      format = "csv";
-    else if (ext == ".jsonl" || ext == ".ndjson")
-      format = "jsonl";
-    else {
-      auto first = text.find_first_not_of(" \t\r\n");
-      format = first == std::string::npos ? "jsonl" : text[first] == '[' ? "json" : text[first] == '{' ? "jsonl" : "csv";
+class InstanceReader {
+ public:
+  InstanceReader(const std::string& path, std::string format) : where_(path == "-" ? "stdin" : path) {
+    if (path == "-") {
+      in_ = &std::cin;
+    } else {
+      file_ = std::make_unique<std::ifstream>(path, std::ios::binary);
+      if (!*file_) throw NotFoundError("cannot read input " + path, "give a .jsonl, .json or .csv file, or - for stdin");
+      in_ = file_.get();
+    }
+    if (format.empty()) {
+      std::string ext = std::filesystem::path(path).extension().string();
+      if (ext == ".csv")
+        format = "csv";
+      else if (ext == ".jsonl" || ext == ".ndjson")
+        format = "jsonl";
+      else if (ext == ".json")
+        format = "json";
+      else {
+        while (in_->peek() == ' ' || in_->peek() == '\t' || in_->peek() == '\r' || in_->peek() == '\n') {
+          if (in_->get() == '\n') ++line_;
+        }
+        int c = in_->peek();
+        format = c == '[' ? "json" : c == '{' ? "jsonl" : "csv";
+      }
+    }
+    format_ = format;
+    if (format_ == "json") {
+      std::string text((std::istreambuf_iterator<char>(*in_)), std::istreambuf_iterator<char>());
+      array_ = json::parse(text, nullptr, false);
+      if (array_.is_discarded() || !array_.is_array())
+        throw UsageError(where_ + ": not a JSON array of instances", "write [{...}, {...}] or use JSON Lines");
+    } else if (format_ == "csv") {
+      csv_ = std::make_unique<eval::CsvReader>(*in_);
+      csv_->next(header_);
     }
   }
-  std::vector<Instance> out;
-  if (format == "json") {
-    json doc = json::parse(text, nullptr, false);
-    if (doc.is_discarded() || !doc.is_array())
-      throw UsageError(where + ": not a JSON array of instances", "write [{...}, {...}] or use JSONL");
-    for (auto& v : doc) out.push_back({std::move(v), 0});
-  } else if (format == "jsonl") {
-    std::istringstream in(text);
-    std::string line;
-    int n = 0;
-    while (std::getline(in, line)) {
-      ++n;
-      if (util::trim(line).empty()) continue;
-      json v = json::parse(line, nullptr, false);
-      if (v.is_discarded())
-        throw UsageError(where + ":" + std::to_string(n) + ": not valid JSON", "each line holds one JSON instance");
-      out.push_back({std::move(v), n});
+
+  const std::string& where() const { return where_; }
+
+  // Up to `n` instances; empty at the end of the input.
+  std::vector<Instance> next(std::size_t n) {
+    std::vector<Instance> out;
+    if (format_ == "json") {
+      while (out.size() < n && pos_ < array_.size()) out.push_back({std::move(array_[pos_++]), 0});
+    } else if (format_ == "jsonl") {
+      std::string line;
+      while (out.size() < n && std::getline(*in_, line)) {
+        ++line_;
+        if (util::trim(line).empty()) continue;
+        json v = json::parse(line, nullptr, false);
+        if (v.is_discarded())
+          throw UsageError(where_ + ":" + std::to_string(line_) + ": not valid JSON", "each line holds one JSON instance");
+        out.push_back({std::move(v), line_});
+      }
+    } else {
+      std::vector<std::string> fields;
+      while (out.size() < n && csv_->next(fields)) {
+        if (fields.size() == 1 && fields[0].empty()) continue;
+        if (fields.size() != header_.size())
+          throw UsageError(where_ + ":" + std::to_string(csv_->line()) + ": " + std::to_string(fields.size()) +
+                           " fields for " + std::to_string(header_.size()) + " columns");
+        json obj = json::object();
+        for (std::size_t i = 0; i < header_.size(); ++i) obj[header_[i]] = fields[i];
+        out.push_back({std::move(obj), csv_->line()});
+      }
     }
-  } else {
-    std::istringstream in(text);
-    eval::CsvReader csv(in);
-    std::vector<std::string> header, fields;
-    if (!csv.next(header)) return out;
-    while (csv.next(fields)) {
-      if (fields.size() == 1 && fields[0].empty()) continue;
-      if (fields.size() != header.size())
-        throw UsageError(where + ":" + std::to_string(csv.line()) + ": " + std::to_string(fields.size()) +
-                         " fields for " + std::to_string(header.size()) + " columns");
-      json obj = json::object();
-      for (std::size_t i = 0; i < header.size(); ++i) obj[header[i]] = fields[i];
-      out.push_back({std::move(obj), csv.line()});
-    }
+    return out;
   }
-  return out;
-}
+
+ private:
+  std::string where_;
+  std::string format_;
+  std::unique_ptr<std::ifstream> file_;
+  std::istream* in_ = nullptr;
+  int line_ = 0;
+  json array_;
+  std::size_t pos_ = 0;
+  std::unique_ptr<eval::CsvReader> csv_;
+  std::vector<std::string> header_;
+};
 
 int model_predict(Context& ctx, const ModelArgs& a) {
-  auto instances = read_instances(a.input, a.input_format);
-  if (instances.empty()) throw UsageError("no instances in " + (a.input == "-" ? std::string("stdin") : a.input));
+  InstanceReader reader(a.input, a.input_format);
+  auto batch = reader.next(a.batch_size);
+  if (batch.empty()) throw UsageError("no instances in " + reader.where());
   auto m = model::load(ctx.ws(), ctx.tracer(), a.ref);
-  std::string where = a.input == "-" ? "stdin" : a.input;
   json all = json::array();
   bool jsonl = ctx.format() == Format::table;
-  for (std::size_t start = 0; start < instances.size(); start += a.batch_size) {
-    std::size_t end = std::min(instances.size(), start + a.batch_size);
-    json batch = json::array();
-    for (std::size_t i = start; i < end; ++i) batch.push_back(instances[i].value);
+  for (; !batch.empty(); batch = reader.next(a.batch_size)) {
+    json instances = json::array();
+    for (auto& i : batch) instances.push_back(std::move(i.value));
     json out;
     try {
-      out = m->predict(batch);
+      out = m->predict(instances);
     } catch (const model::InputError& e) {
-      int line = instances[start].line;
-      throw UsageError(where + (line ? ":" + std::to_string(line) : "") + " (batch of " +
-                       std::to_string(end - start) + " from here): " + e.what());
+      int line = batch.front().line;
+      throw UsageError(reader.where() + (line ? ":" + std::to_string(line) : "") + " (batch of " +
+                       std::to_string(batch.size()) + " from here): " + e.what());
     }
     for (auto& p : out) {
       if (jsonl)
@@ -384,6 +409,7 @@ int model_predict(Context& ctx, const ModelArgs& a) {
       else
         all.push_back(std::move(p));
     }
+    if (jsonl) std::cout.flush();
   }
   if (!jsonl) emit(ctx, all, [](std::ostream&, bool) {});
   return 0;
