@@ -12,12 +12,12 @@ _mlopsctl() {
   for w in "${COMP_WORDS[@]:1:COMP_CWORD-1}"; do
     case "$w" in -*) continue ;; esac
     case "${cmdpath:+$cmdpath }$w" in
-      "init"|"status"|"doctor"|"version"|"config"|"config get"|"config set"|"config unset"|"config list"|"config keys"|"prompt"|"prompt commit"|"prompt list"|"prompt show"|"prompt log"|"prompt diff"|"prompt rollback"|"prompt deploy"|"prompt labels"|"prompt render"|"prompt submit"|"prompt approve"|"prompt reject"|"remote"|"remote add"|"remote list"|"remote push"|"remote pull"|"cost"|"cost report"|"cost pricing"|"cost pricing list"|"cost pricing set"|"cost budget"|"cost budget set"|"cost budget list"|"cost budget rm"|"llm"|"llm call"|"llm providers"|"cache"|"cache stats"|"cache clear"|"eval"|"eval run"|"eval list"|"eval show"|"eval compare"|"eval history"|"experiment"|"experiment power"|"experiment run"|"experiment show"|"pii"|"pii scan"|"pii mask"|"pii rules"|"audit"|"audit log"|"audit verify"|"trace"|"trace list"|"trace show"|"torch"|"torch info"|"completion") cmdpath="${cmdpath:+$cmdpath }$w" ;;
+      "init"|"status"|"doctor"|"version"|"config"|"config get"|"config set"|"config unset"|"config list"|"config keys"|"prompt"|"prompt commit"|"prompt list"|"prompt show"|"prompt log"|"prompt diff"|"prompt rollback"|"prompt deploy"|"prompt labels"|"prompt render"|"prompt submit"|"prompt approve"|"prompt reject"|"remote"|"remote add"|"remote list"|"remote push"|"remote pull"|"cost"|"cost report"|"cost pricing"|"cost pricing list"|"cost pricing set"|"cost budget"|"cost budget set"|"cost budget list"|"cost budget rm"|"llm"|"llm call"|"llm providers"|"cache"|"cache stats"|"cache clear"|"eval"|"eval run"|"eval list"|"eval show"|"eval compare"|"eval history"|"experiment"|"experiment power"|"experiment run"|"experiment list"|"experiment runs"|"experiment show"|"experiment compare"|"run"|"run start"|"run log"|"run artifact"|"run artifact add"|"run end"|"model"|"model register"|"model list"|"model show"|"model promote"|"model approve"|"model archive"|"model rollback"|"model history"|"model predict"|"serve"|"pii"|"pii scan"|"pii mask"|"pii rules"|"audit"|"audit log"|"audit verify"|"trace"|"trace list"|"trace show"|"torch"|"torch info"|"completion") cmdpath="${cmdpath:+$cmdpath }$w" ;;
     esac
   done
   local words
   case "$cmdpath" in
-    "") words='init status doctor version config prompt remote cost llm cache eval experiment pii audit trace torch completion --help -h -C --output -o --quiet -q --verbose -v --no-color --version' ;;
+    "") words='init status doctor version config prompt remote cost llm cache eval experiment run model serve pii audit trace torch completion --help -h -C --output -o --quiet -q --verbose -v --no-color --version' ;;
     "init") words='--help -h --template -t --name' ;;
     "status") words='--help -h' ;;
     "doctor") words='--help -h --fix' ;;
@@ -67,10 +67,30 @@ _mlopsctl() {
     "eval show") words='--help -h --failures --html' ;;
     "eval compare") words='--help -h' ;;
     "eval history") words='--help -h --limit -n' ;;
-    "experiment") words='power run show --help -h' ;;
+    "experiment") words='power run list runs show compare --help -h' ;;
     "experiment power") words='--help -h --baseline --mde --alpha --power --ratio --one-sided' ;;
     "experiment run") words='--help -h --jobs -j --no-cache --max-retries --timeout --grader --promote-winner --fail-on-no-decision --assignments --json --markdown --html' ;;
-    "experiment show") words='--help -h --markdown --html' ;;
+    "experiment list") words='--help -h' ;;
+    "experiment runs") words='--help -h --status --limit -n' ;;
+    "experiment show") words='--help -h --history --markdown --html' ;;
+    "experiment compare") words='--help -h --experiment -e --output -o --plot --metric' ;;
+    "run") words='start log artifact end --help -h' ;;
+    "run start") words='--help -h --experiment -e --name -n --config --data --seed --owner-pid --resume' ;;
+    "run log") words='--help -h --run --metric -m --param -p --tag -t --step --timestamp' ;;
+    "run artifact") words='add --help -h' ;;
+    "run artifact add") words='--help -h --name --run' ;;
+    "run end") words='--help -h --run --status' ;;
+    "model") words='register list show promote approve archive rollback history predict --help -h' ;;
+    "model register") words='--help -h --run --file --artifact --kind --prompt --provider --description -d' ;;
+    "model list") words='--help -h' ;;
+    "model show") words='--help -h' ;;
+    "model promote") words='--help -h --to --reason -m' ;;
+    "model approve") words='--help -h --for --comment -m' ;;
+    "model archive") words='--help -h' ;;
+    "model rollback") words='--help -h --alias' ;;
+    "model history") words='--help -h --alias' ;;
+    "model predict") words='--help -h --input -i --format --batch-size' ;;
+    "serve") words='--help -h --model -m --host --port -p --token --max-body --max-batch --threads --poll' ;;
     "pii") words='scan mask rules --help -h' ;;
     "pii scan") words='--help -h --format --show-values --min-confidence --types --exclude --no-gitignore --binary --baseline --write-baseline --jobs -j' ;;
     "pii mask") words='--help -h --mode --salt --in-place --backup-suffix --json-keys --key --min-confidence --types' ;;

@@ -45,6 +45,10 @@ void build_app(CLI::App& app, Context& ctx) {
   add_llm_commands(app, ctx);
   add_eval_commands(app, ctx);
   add_experiment_commands(app, ctx);
+  add_experiment_run_commands(app, ctx);
+  add_run_commands(app, ctx);
+  add_model_commands(app, ctx);
+  add_serve_commands(app, ctx);
   add_pii_commands(app, ctx);
   add_audit_commands(app, ctx);
   add_trace_commands(app, ctx);

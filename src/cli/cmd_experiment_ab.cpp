@@ -227,13 +227,7 @@ void add_experiment_ab_commands(CLI::App* exp, Context& ctx) {
   run->add_option("--html", a->reports.html, "Write a self-contained HTML report with interval plots to FILE");
   on_run(run, ctx, [&ctx, a] { return run_ab_experiment(ctx, *a); });
 
-  auto ref = std::make_shared<std::string>();
-  auto show_reports = std::make_shared<AbReportArgs>();
-  auto* show = exp->add_subcommand("show", "An A/B run: per-arm counts, means, intervals, p-values, the decision");
-  show->add_option("run", *ref, "Run id, unique id prefix, or experiment name (its latest run)")->required();
-  show->add_option("--markdown", show_reports->markdown, "Write a Markdown summary to FILE ('-' = stdout)");
-  show->add_option("--html", show_reports->html, "Write a self-contained HTML report to FILE");
-  on_run(show, ctx, [&ctx, ref, show_reports] { return show_ab_run(ctx, *ref, *show_reports); });
+  // `experiment show` is shared with tracked runs (cmd_runs.cpp), which dispatches A/B ids here.
 }
 
 }  // namespace mlops::cli

@@ -22,6 +22,11 @@ void add_cost_commands(CLI::App& app, Context& ctx);
 void add_llm_commands(CLI::App& app, Context& ctx);
 void add_eval_commands(CLI::App& app, Context& ctx);
 void add_experiment_commands(CLI::App& app, Context& ctx);
+// list/runs/show/compare of tracked runs, added to the experiment command.
+void add_experiment_run_commands(CLI::App& app, Context& ctx);
+void add_run_commands(CLI::App& app, Context& ctx);
+void add_model_commands(CLI::App& app, Context& ctx);
+void add_serve_commands(CLI::App& app, Context& ctx);
 void add_audit_commands(CLI::App& app, Context& ctx);
 void add_trace_commands(CLI::App& app, Context& ctx);
 void add_pii_commands(CLI::App& app, Context& ctx);

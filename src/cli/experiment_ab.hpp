@@ -28,7 +28,7 @@ struct AbRunArgs {
   AbReportArgs reports;
 };
 
-// Adds `run` and `show` to the experiment group.
+// Adds `run` to the experiment group (`show` lives with tracked runs and calls show_ab_run).
 void add_experiment_ab_commands(CLI::App* experiment, Context& ctx);
 
 // experiment run CONFIG for a kind: ab config; exit code.

@@ -80,7 +80,10 @@ bool is_known_key(const std::string& key) {
   static const std::regex provider_key(
       "providers\\.[a-z][a-z0-9_-]*\\.(type|base_url|api_key_env|timeout|body|path|response_path|"
       "input_tokens_path|output_tokens_path|(headers|headers_env)\\.[A-Za-z0-9-]+)");
-  return std::regex_match(key, provider_key);
+  if (std::regex_match(key, provider_key)) return true;
+  // models.gates.ALIAS (registry/registry.hpp): conditions a promotion to ALIAS must pass.
+  static const std::regex gate_key("models\\.gates\\.[a-z][a-z0-9_-]*");
+  return std::regex_match(key, gate_key);
 }
 
 EnvLookup process_env() {

@@ -255,6 +255,124 @@ CREATE TABLE eval_results (
   PRIMARY KEY (run_id, idx)
 ) WITHOUT ROWID;
 )sql"},
+      {6, R"sql(
+-- Runs (runs/runs.hpp), MLflow's tracking model: experiments hold runs; params
+-- are write-once, metrics append (history in run_metrics, the newest by step
+-- then time kept in run_latest_metrics for compare), tags overwrite.
+CREATE TABLE experiments (
+  id         INTEGER PRIMARY KEY,
+  name       TEXT NOT NULL UNIQUE,
+  created_ms INTEGER NOT NULL
+);
+-- owner_pid/owner_host/owner_start name the process that owns a running run, so a
+-- run whose owner died (kill -9, a reboot) reads as failed instead of running.
+CREATE TABLE runs (
+  id               TEXT PRIMARY KEY,
+  experiment_id    INTEGER NOT NULL REFERENCES experiments(id),
+  name             TEXT NOT NULL DEFAULT '',
+  status           TEXT NOT NULL,
+  start_ms         INTEGER NOT NULL,
+  end_ms           INTEGER,
+  user             TEXT NOT NULL DEFAULT '',
+  host             TEXT NOT NULL DEFAULT '',
+  owner_pid        INTEGER NOT NULL DEFAULT 0,
+  owner_start      TEXT NOT NULL DEFAULT '',
+  git_commit       TEXT,
+  config_sha256    TEXT,
+  data_sha256      TEXT,
+  seed             INTEGER,
+  mlopsctl_version TEXT NOT NULL DEFAULT '',
+  source           TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX runs_by_experiment ON runs(experiment_id, start_ms);
+CREATE TABLE run_params (
+  run_id TEXT NOT NULL REFERENCES runs(id),
+  key    TEXT NOT NULL,
+  value  TEXT NOT NULL,
+  PRIMARY KEY (run_id, key)
+) WITHOUT ROWID;
+CREATE TABLE run_tags (
+  run_id TEXT NOT NULL REFERENCES runs(id),
+  key    TEXT NOT NULL,
+  value  TEXT NOT NULL,
+  PRIMARY KEY (run_id, key)
+) WITHOUT ROWID;
+CREATE TABLE run_metrics (
+  id     INTEGER PRIMARY KEY,
+  run_id TEXT NOT NULL REFERENCES runs(id),
+  key    TEXT NOT NULL,
+  step   INTEGER NOT NULL,
+  ts_ms  INTEGER NOT NULL,
+  value  REAL NOT NULL
+);
+CREATE INDEX run_metrics_by_key ON run_metrics(run_id, key, step);
+CREATE TABLE run_latest_metrics (
+  run_id TEXT NOT NULL REFERENCES runs(id),
+  key    TEXT NOT NULL,
+  step   INTEGER NOT NULL,
+  ts_ms  INTEGER NOT NULL,
+  value  REAL NOT NULL,
+  PRIMARY KEY (run_id, key)
+) WITHOUT ROWID;
+CREATE TABLE run_artifacts (
+  run_id   TEXT NOT NULL REFERENCES runs(id),
+  name     TEXT NOT NULL,
+  sha256   TEXT NOT NULL,
+  size     INTEGER NOT NULL,
+  added_ms INTEGER NOT NULL,
+  PRIMARY KEY (run_id, name)
+) WITHOUT ROWID;
+
+-- Model registry (registry/registry.hpp): integer versions per name, aliases as
+-- in MLflow >= 2.9 (one version may hold several), every alias move recorded.
+CREATE TABLE models (
+  name        TEXT PRIMARY KEY,
+  description TEXT NOT NULL DEFAULT '',
+  created_ms  INTEGER NOT NULL
+);
+CREATE TABLE model_versions (
+  name            TEXT NOT NULL REFERENCES models(name),
+  version         INTEGER NOT NULL,
+  kind            TEXT NOT NULL,
+  run_id          TEXT,
+  artifact_sha256 TEXT,
+  artifact_name   TEXT,
+  spec            TEXT NOT NULL DEFAULT '{}',
+  status          TEXT NOT NULL DEFAULT 'ready',
+  description     TEXT NOT NULL DEFAULT '',
+  actor           TEXT NOT NULL,
+  created_ms      INTEGER NOT NULL,
+  PRIMARY KEY (name, version)
+) WITHOUT ROWID;
+CREATE TABLE model_aliases (
+  name    TEXT NOT NULL,
+  alias   TEXT NOT NULL,
+  version INTEGER NOT NULL,
+  PRIMARY KEY (name, alias)
+) WITHOUT ROWID;
+-- kind: promote, rollback, archive (the alias was taken from an archived version).
+CREATE TABLE model_alias_events (
+  id           INTEGER PRIMARY KEY,
+  name         TEXT NOT NULL,
+  alias        TEXT NOT NULL,
+  kind         TEXT NOT NULL,
+  from_version INTEGER,
+  to_version   INTEGER,
+  actor        TEXT NOT NULL,
+  ts_ms        INTEGER NOT NULL,
+  reason       TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX model_alias_events_by_name ON model_alias_events(name, alias, id);
+CREATE TABLE model_approvals (
+  name    TEXT NOT NULL,
+  version INTEGER NOT NULL,
+  alias   TEXT NOT NULL,
+  actor   TEXT NOT NULL,
+  ts_ms   INTEGER NOT NULL,
+  comment TEXT NOT NULL DEFAULT '',
+  PRIMARY KEY (name, version, alias, actor)
+) WITHOUT ROWID;
+)sql"},
       {7, R"sql(
 -- Prompt A/B experiment runs (experiment/runs.hpp): one row per `experiment run`
 -- of a kind: ab config; owner {pid, host} tells a killed run from a running one.

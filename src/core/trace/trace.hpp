@@ -52,6 +52,9 @@ class Tracer {
   std::string traceparent(std::size_t handle) const;
   // Writes every span (ending open ones) in one transaction.
   void flush(store::Db& db);
+  // Drops every span (after a flush): for long-running processes such as serve
+  // that trace each request. Only when no span is open (handles are indices).
+  void clear() { spans_.clear(); }
   const std::vector<Span>& spans() const { return spans_; }
 
  private:
