@@ -73,16 +73,31 @@ class ChunkEmitter {
     if (cursor_ > 0 && nls[cursor_ - 1] >= rel) cursor_ = 0;  // out of order (never in practice): start over
     while (cursor_ < nls.size() && nls[cursor_] < rel) ++cursor_;
     const std::size_t idx = cursor_;
-    std::uint64_t line = ls_.line + idx;
+    const std::uint64_t line = ls_.line + idx;
+    // On the line of the last position (no newline between them), count on from
+    // there: counting from the line's start each time made a long line with many
+    // findings cost O(line x findings) (one 1 MiB chunk of a single-line input
+    // was counted once per finding in it).
+    if (last_ && last_->newline_index == idx && last_rel_ <= rel) {
+      last_->column += code_points(buf_ + last_rel_, rel - last_rel_);
+      last_rel_ = rel;
+      return *last_;
+    }
+    last_ = Pos{line, column_from_line_start(idx, rel), idx};
+    last_rel_ = rel;
+    return *last_;
+  }
+  std::uint64_t column_from_line_start(std::size_t idx, std::size_t rel) const {
+    const auto& nls = scan_.newlines;
     if (idx > 0) {
       std::size_t start = nls[idx - 1] + 1;
-      return {line, 1 + code_points(buf_ + start, rel - start), idx};
+      return 1 + code_points(buf_ + start, rel - start);
     }
     if (ls_.line_start >= base_) {
       std::size_t start = static_cast<std::size_t>(ls_.line_start - base_);
-      if (start <= rel) return {line, 1 + code_points(buf_ + start, rel - start), idx};
+      if (start <= rel) return 1 + code_points(buf_ + start, rel - start);
     }
-    return {line, 1 + ls_.carried_cps + code_points(buf_, rel), idx};
+    return 1 + ls_.carried_cps + code_points(buf_, rel);
   }
   // The scan recorded every marker; only a line that runs past the scanned part
   // needs a look at the rest of the buffer.
@@ -106,6 +121,8 @@ class ChunkEmitter {
   const LineState& ls_;
   const detail::ChunkScan& scan_;
   std::size_t cursor_ = 0;  // newlines before the last position asked for
+  std::optional<Pos> last_;  // the last position asked for, at buffer offset last_rel_
+  std::size_t last_rel_ = 0;
 };
 
 }  // namespace
