@@ -2,6 +2,7 @@
 // boundaries, suppression, masking, JSON keys, globs and reports.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <fstream>
 
@@ -213,6 +214,43 @@ TEST(Scanner, FindingsAcrossChunkBoundariesAndHugeLines) {
   }
   EXPECT_EQ(f.back().line, 2u);
   EXPECT_EQ(f.back().column, 1u);
+}
+
+TEST(Scanner, ColumnsOnALongLineWithManyFindings) {
+  // Hundreds of values on one line between multi-byte words, then a short line:
+  // each line and column (in code points, from 1) must be what counting from the
+  // line's start gives, however the input is chunked.
+  std::string text = "첫 줄 a@example.com\n";
+  for (int i = 0; i < 400; ++i) {
+    text += i % 3 ? "가나다 " : "xx ";
+    text += "user" + std::to_string(i) + "@example.com ";
+  }
+  text += "\n끝 010-1234-5678\n";
+  auto cps = [&](std::size_t from, std::size_t to) {
+    std::uint64_t n = 0;
+    for (std::size_t i = from; i < to; ++i) n += (static_cast<unsigned char>(text[i]) & 0xC0) != 0x80;
+    return n;
+  };
+  for (std::size_t chunk : {std::size_t{1} << 20, std::size_t{4096}, std::size_t{700}}) {
+    ScanOptions o;
+    o.chunk_bytes = chunk;
+    auto f = Scanner(o).scan(text);
+    ASSERT_EQ(f.size(), 402u) << "chunk " << chunk;
+    for (const auto& x : f) {
+      std::size_t off = static_cast<std::size_t>(x.offset);
+      std::size_t nl = off == 0 ? std::string::npos : text.rfind('\n', off - 1);
+      std::size_t start = nl == std::string::npos ? 0 : nl + 1;
+      auto line = static_cast<std::uint64_t>(std::count(text.begin(), text.begin() + static_cast<long>(off), '\n')) + 1;
+      ASSERT_EQ(x.line, line) << x.value << " chunk " << chunk;
+      ASSERT_EQ(x.column, 1 + cps(start, off)) << x.value << " chunk " << chunk;
+      ASSERT_EQ(x.end_column, 1 + cps(start, off + x.length)) << x.value << " chunk " << chunk;
+      ASSERT_EQ(text.substr(off, x.length), x.value);
+    }
+    EXPECT_EQ(f[1].value, "user0@example.com");
+    EXPECT_EQ(f[1].line, 2u);
+    EXPECT_EQ(f.back().line, 3u);
+    EXPECT_EQ(f.back().column, 3u);
+  }
 }
 
 TEST(Scanner, BadBytesNeverCrash) {
