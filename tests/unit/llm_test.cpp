@@ -492,6 +492,20 @@ TEST_F(ClientTest, BatchRecordsEveryCallAndPricesKnownModels) {
   EXPECT_EQ(chat_spans, jobs.size());
 }
 
+TEST_F(ClientTest, LongBatchesWriteCallSpansAsTheyGo) {
+  // A 100,000-call eval must not hold 100,000 spans: past 1024 finished ones the
+  // client writes them with a ledger batch and the tracer lets them go.
+  auto c = client(false);
+  std::vector<CallJob> jobs(1100, job("priced", "@reply ok"));
+  auto results = c.call_many(jobs);
+  for (const auto& r : results) ASSERT_TRUE(r.ok()) << r.error_message;
+  auto held = static_cast<std::int64_t>(tracer_.spans().size());
+  EXPECT_LT(held, 1024);
+  EXPECT_EQ(trace::span_count(*db_) + held, 1100);
+  tracer_.flush(*db_);
+  EXPECT_EQ(trace::span_count(*db_), 1100);
+}
+
 TEST_F(ClientTest, CacheAnswersRepeatsWithoutSending) {
   auto c = client(true);
   auto first = c.call(job("priced", "@reply once"));

@@ -151,6 +151,10 @@ class Client {
   std::vector<cost::CallRecord> pending_records_;
   std::vector<CachePut> pending_cache_;
   std::vector<std::pair<std::string, std::int64_t>> pending_hits_;  // cache key, when
+  // Finished call spans still held by the tracer. Past k_spans_held they are written
+  // with the next batch and freed, so a 100,000-call eval does not hold 100,000 spans.
+  std::vector<std::size_t> ended_spans_;
+  bool trace_enabled_ = true;
   std::chrono::steady_clock::time_point last_flush_ = std::chrono::steady_clock::now();
 };
 
