@@ -262,7 +262,7 @@ std::vector<CallResult> Client::call_many(const std::vector<CallJob>& jobs,
           break;
       }
       done(i);
-    });
+    }, [&] { return maybe_flush(); });
   }
 
   flush();
@@ -347,11 +347,22 @@ void Client::finish(const CallJob& job, CallResult& r, Provider* p, const std::s
   rec.trace_id = r.trace_id;
   rec.span_id = r.span_id;
   pending_records_.push_back(std::move(rec));
-  // Rows are written in batches: one transaction per 128 calls or 250 ms keeps a
-  // large eval from paying a commit per call, and nothing waits on the network
-  // while the write lock is held.
-  auto now = std::chrono::steady_clock::now();
-  if (pending_records_.size() >= opts_.flush_batch || now - last_flush_ >= std::chrono::milliseconds(250)) flush();
+  // Rows are written in batches: one transaction per flush_batch calls or
+  // flush_interval keeps a large eval from paying a commit per call, and nothing
+  // waits on the network while the write lock is held.
+  maybe_flush();
+}
+
+std::chrono::milliseconds Client::maybe_flush() {
+  using std::chrono::milliseconds;
+  if (pending_records_.empty() && pending_cache_.empty() && pending_hits_.empty()) return milliseconds(1000);
+  auto since = std::chrono::steady_clock::now() - last_flush_;
+  if (pending_records_.size() >= opts_.flush_batch || since >= opts_.flush_interval) {
+    flush();
+    return milliseconds(1000);
+  }
+  // Rounded up, so the transport does not wake a millisecond early and spin.
+  return std::chrono::ceil<milliseconds>(opts_.flush_interval - since);
 }
 
 namespace {

@@ -29,10 +29,14 @@ namespace mlops::llm {
 struct ClientOptions {
   TransportOptions transport;
   bool use_cache = true;
-  // Ledger rows and cache entries are written in batches of this many calls (and at
-  // least every 250 ms); 1 makes every finished call durable at once, so a run killed
-  // mid-way resumes from the cache without sending a finished call again.
+  // Ledger rows and cache entries are written in one transaction per batch: once
+  // flush_batch calls have finished, or flush_interval after the last write while
+  // calls are pending, whichever comes first (also while no call finishes: the
+  // transport wakes the client for it). A run killed mid-way loses at most the calls
+  // of the last flush_interval from the cache; 1 makes every finished call durable
+  // at once, at the price of a transaction per call.
   std::size_t flush_batch = 128;
+  std::chrono::milliseconds flush_interval{250};
   std::chrono::milliseconds cache_ttl{7LL * 24 * 3600 * 1000};  // 0 = never expires
 };
 // Reads llm.timeout, llm.connect_timeout, llm.max_retries, llm.concurrency,
@@ -129,6 +133,9 @@ class Client {
   void send_alerts(const std::vector<cost::CallScope>& scopes);
   // Writes the buffered ledger rows, cache entries and cache hit counts in one transaction.
   void flush();
+  // Flushes when the batch is full or flush_interval has passed; returns how long
+  // until it must be asked again.
+  std::chrono::milliseconds maybe_flush();
 
   store::Db& db_;
   const config::Config& cfg_;
