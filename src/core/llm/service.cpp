@@ -262,7 +262,7 @@ std::vector<CallResult> Client::call_many(const std::vector<CallJob>& jobs,
           break;
       }
       done(i);
-    }, [&] { return maybe_flush(); });
+    }, [&] { return maybe_flush(true); });
   }
 
   flush();
@@ -350,17 +350,19 @@ void Client::finish(const CallJob& job, CallResult& r, Provider* p, const std::s
   // Rows are written in batches: one transaction per flush_batch calls or
   // flush_interval keeps a large eval from paying a commit per call, and nothing
   // waits on the network while the write lock is held.
-  maybe_flush();
+  maybe_flush(false);
 }
 
-std::chrono::milliseconds Client::maybe_flush() {
+std::chrono::milliseconds Client::maybe_flush(bool turn_end) {
   using std::chrono::milliseconds;
   if (pending_records_.empty() && pending_cache_.empty() && pending_hits_.empty()) return milliseconds(1000);
   auto since = std::chrono::steady_clock::now() - last_flush_;
-  if (pending_records_.size() >= opts_.flush_batch || since >= opts_.flush_interval) {
+  bool due = opts_.flush_interval.count() == 0 ? turn_end : since >= opts_.flush_interval;
+  if (pending_records_.size() >= opts_.flush_batch || due) {
     flush();
     return milliseconds(1000);
   }
+  if (opts_.flush_interval.count() == 0) return milliseconds(0);
   // Rounded up, so the transport does not wake a millisecond early and spin.
   return std::chrono::ceil<milliseconds>(opts_.flush_interval - since);
 }

@@ -33,8 +33,10 @@ struct ClientOptions {
   // flush_batch calls have finished, or flush_interval after the last write while
   // calls are pending, whichever comes first (also while no call finishes: the
   // transport wakes the client for it). A run killed mid-way loses at most the calls
-  // of the last flush_interval from the cache; 1 makes every finished call durable
-  // at once, at the price of a transaction per call.
+  // of the last flush_interval from the cache. flush_interval 0 writes the answers
+  // of each turn of the transport's loop before it waits on the network again: as
+  // durable as a transaction per call (a killed run resends only the calls that
+  // were in flight), but one transaction for all the answers that landed together.
   std::size_t flush_batch = 128;
   std::chrono::milliseconds flush_interval{250};
   std::chrono::milliseconds cache_ttl{7LL * 24 * 3600 * 1000};  // 0 = never expires
@@ -133,9 +135,10 @@ class Client {
   void send_alerts(const std::vector<cost::CallScope>& scopes);
   // Writes the buffered ledger rows, cache entries and cache hit counts in one transaction.
   void flush();
-  // Flushes when the batch is full or flush_interval has passed; returns how long
-  // until it must be asked again.
-  std::chrono::milliseconds maybe_flush();
+  // Flushes when the batch is full or flush_interval has passed (`turn_end`: the
+  // transport is about to wait, which is when a flush_interval of 0 writes); returns
+  // how long until it must be asked again.
+  std::chrono::milliseconds maybe_flush(bool turn_end);
 
   store::Db& db_;
   const config::Config& cfg_;
