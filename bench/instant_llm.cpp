@@ -4,7 +4,12 @@
 // and every POST to .../chat/completions gets the same chat.completion body
 // (with usage) prepared at start-up. Anything else gets a 404.
 //
-//   mlops-instant-llm [--port P] [--exit-on-stdin-eof]
+//   mlops-instant-llm [--port P] [--exit-on-stdin-eof] [--echo-ref]
+//
+// With --echo-ref (bench/run-eval), the answer depends on the request: the first
+// "Q-" followed by digits in the request body comes back in a JSON answer,
+// {"ref": "Q-000042", "answer": "Paris"}, so each eval test can check that it
+// got its own answer. Requests without such a reference get the fixed body.
 //
 // Listens on 127.0.0.1 only (port 0, the default, picks a free one) and prints
 // "READY http://127.0.0.1:PORT" on stdout, like tests/fake_llm/fake_llm.py.
@@ -44,6 +49,17 @@ constexpr std::string_view k_body =
     R"("prompt_tokens_details":{"cached_tokens":0,"audio_tokens":0},"completion_tokens_details":)"
     R"({"reasoning_tokens":0,"audio_tokens":0,"accepted_prediction_tokens":0,"rejected_prediction_tokens":0}},)"
     R"("service_tier":"default","system_fingerprint":"fp_06737a9306"})";
+// The same body with the answer split around the echoed reference (--echo-ref).
+constexpr std::string_view k_echo_head =
+    R"({"id":"chatcmpl-B9MBs8CjcvOU2jLn4n570S5qMJKcT","object":"chat.completion","created":1741569952,)"
+    R"("model":"gpt-4o-mini-2024-07-18","choices":[{"index":0,"message":{"role":"assistant",)"
+    R"("content":"{\"ref\": \")";
+constexpr std::string_view k_echo_tail =
+    R"(\", \"answer\": \"Paris\"}","refusal":null,"annotations":[]},"logprobs":null,)"
+    R"("finish_reason":"stop"}],"usage":{"prompt_tokens":19,"completion_tokens":15,"total_tokens":34,)"
+    R"("prompt_tokens_details":{"cached_tokens":0,"audio_tokens":0},"completion_tokens_details":)"
+    R"({"reasoning_tokens":0,"audio_tokens":0,"accepted_prediction_tokens":0,"rejected_prediction_tokens":0}},)"
+    R"("service_tier":"default","system_fingerprint":"fp_06737a9306"})";
 constexpr std::string_view k_not_found =
     R"({"error":{"message":"not found","type":"invalid_request_error","param":null,"code":null}})";
 
@@ -75,10 +91,21 @@ struct Conn {
   bool continue_sent = false;
 };
 
+// The first "Q-" followed by 1 to 12 digits in body, or empty.
+std::string_view find_ref(std::string_view body) {
+  for (std::size_t at = body.find("Q-"); at != std::string_view::npos; at = body.find("Q-", at + 2)) {
+    std::size_t end = at + 2;
+    while (end < body.size() && end - at < 14 && std::isdigit(static_cast<unsigned char>(body[end]))) ++end;
+    if (end > at + 2) return body.substr(at, end - at);
+  }
+  return {};
+}
+
 class Server {
  public:
-  Server(int listen_fd, int epoll_fd)
+  Server(int listen_fd, int epoll_fd, bool echo_ref)
       : listen_fd_(listen_fd),
+        echo_ref_(echo_ref),
         ep_(epoll_fd),
         ok_(response(200, k_body, false)),
         ok_close_(response(200, k_body, true)),
@@ -167,7 +194,16 @@ class Server {
       c.continue_sent = false;
       bool chat = request_line.starts_with("POST ") &&
                   request_line.find("/chat/completions ") != std::string_view::npos;
-      c.out += chat ? (close ? ok_close_ : ok_) : (close ? missing_close_ : missing_);
+      std::string_view ref = chat && echo_ref_ ? find_ref(std::string_view(c.in).substr(body_start, length))
+                                               : std::string_view();
+      if (!ref.empty()) {
+        std::string body;
+        body.reserve(k_echo_head.size() + ref.size() + k_echo_tail.size());
+        body.append(k_echo_head).append(ref).append(k_echo_tail);
+        c.out += response(200, body, close);
+      } else {
+        c.out += chat ? (close ? ok_close_ : ok_) : (close ? missing_close_ : missing_);
+      }
       c.close_after = close;
       ++served_;
       pos = body_start + length;
@@ -204,14 +240,16 @@ class Server {
     conns_.erase(fd);
   }
 
-  int listen_fd_, ep_;
+  int listen_fd_;
+  bool echo_ref_;
+  int ep_;
   std::string ok_, ok_close_, missing_, missing_close_;
   std::unordered_map<int, std::unique_ptr<Conn>> conns_;
   long long served_ = 0;
 };
 
 [[noreturn]] void usage(int code) {
-  std::fputs("usage: mlops-instant-llm [--port P] [--exit-on-stdin-eof]\n", code ? stderr : stdout);
+  std::fputs("usage: mlops-instant-llm [--port P] [--exit-on-stdin-eof] [--echo-ref]\n", code ? stderr : stdout);
   std::exit(code);
 }
 
@@ -219,13 +257,15 @@ class Server {
 
 int main(int argc, char** argv) {
   int port = 0;
-  bool stdin_eof = false;
+  bool stdin_eof = false, echo_ref = false;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     if (a == "--port" && i + 1 < argc) {
       port = std::atoi(argv[++i]);
     } else if (a == "--exit-on-stdin-eof") {
       stdin_eof = true;
+    } else if (a == "--echo-ref") {
+      echo_ref = true;
     } else if (a == "-h" || a == "--help") {
       usage(0);
     } else {
@@ -263,7 +303,7 @@ int main(int argc, char** argv) {
   std::printf("READY http://127.0.0.1:%d\n", ntohs(addr.sin_port));
   std::fflush(stdout);
 
-  Server server(lfd, ep);
+  Server server(lfd, ep, echo_ref);
   epoll_event events[256];
   while (!g_stop) {
     int n = epoll_wait(ep, events, 256, -1);

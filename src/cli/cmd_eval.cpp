@@ -164,7 +164,11 @@ int run_eval(Context& ctx, EvalArgs& a) {
   if (!a.timeout.empty()) cfg.set_flag("llm.timeout", a.timeout, "--timeout");
   else if (suite.options.timeout) cfg.set_flag("llm.timeout", *suite.options.timeout, "options.timeout");
   auto copts = llm::client_options(cfg);
-  copts.flush_batch = 1;  // every finished call is durable: a killed run resumes from the cache
+  // Every answer reaches the cache before the transport waits on the network again
+  // (one transaction for the answers that landed together, not one per call): a
+  // killed run resumes from the cache and resends only the calls in flight.
+  copts.flush_batch = 512;
+  copts.flush_interval = std::chrono::milliseconds(0);
   llm::Client client(ws.db(), cfg, ctx.env, ctx.tracer(), ctx.root_span,
                      {ws.paths().overrides(), config::user_config_path(ctx.env).parent_path() / "templates"}, copts);
   eval::register_suite_providers(suite, client, cfg, ctx.env);  // also rejects unknown providers up front

@@ -1,8 +1,11 @@
 // The llm module against the fake server (tests/fake_llm) over real loopback HTTP.
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <chrono>
+#include <thread>
 #include <limits>
+#include <random>
 #include <nlohmann/json.hpp>
 
 #include "common/fake_llm.hpp"
@@ -316,6 +319,115 @@ TEST_F(FakeServer, MalformedBodiesAreBadResponses) {
   }
 }
 
+// The reading of an OpenAI answer the product had before the fast path, on a parsed
+// document; nullopt where it reported an error or the fast path gives up (parts lists).
+std::optional<ChatResponse> openai_reference(const std::string& body) {
+  json j = json::parse(body, nullptr, false);
+  if (j.is_discarded()) return std::nullopt;
+  try {
+    if (!j.is_object() || !j.contains("choices") || !j["choices"].is_array() || j["choices"].empty()) return std::nullopt;
+    const json& choice = j["choices"][0];
+    if (!choice.is_object() || !choice.contains("message") || !choice["message"].is_object()) return std::nullopt;
+    ChatResponse out;
+    json c = choice["message"].value("content", json());
+    if (c.is_string()) out.text = c.get<std::string>();
+    else if (!c.is_null()) return std::nullopt;
+    if (choice.contains("finish_reason") && choice["finish_reason"].is_string()) {
+      std::string f = choice["finish_reason"];
+      out.finish_reason = f == "end_turn" || f == "stop_sequence" ? "stop" : f == "max_tokens" ? "length" : f == "tool_use" ? "tool_calls" : f;
+    }
+    out.response_model = j.value("model", "");
+    out.response_id = j.value("id", "");
+    auto int_at = [](const json& o, const char* k) -> std::int64_t {
+      if (!o.is_object()) return 0;
+      auto it = o.find(k);
+      return it != o.end() && it->is_number_integer() ? it->get<std::int64_t>() : 0;
+    };
+    if (j.contains("usage") && j["usage"].is_object()) {
+      const json& u = j["usage"];
+      out.usage.input_tokens = int_at(u, "prompt_tokens");
+      out.usage.output_tokens = int_at(u, "completion_tokens");
+      if (u.contains("prompt_tokens_details")) out.usage.cache_read_tokens = int_at(u["prompt_tokens_details"], "cached_tokens");
+    }
+    return out;
+  } catch (const json::exception&) {
+    return std::nullopt;
+  }
+}
+
+void expect_same(const ChatResponse& a, const ChatResponse& b, const std::string& body) {
+  EXPECT_EQ(a.text, b.text) << body;
+  EXPECT_EQ(a.finish_reason, b.finish_reason) << body;
+  EXPECT_EQ(a.response_model, b.response_model) << body;
+  EXPECT_EQ(a.response_id, b.response_id) << body;
+  EXPECT_EQ(a.usage.input_tokens, b.usage.input_tokens) << body;
+  EXPECT_EQ(a.usage.output_tokens, b.usage.output_tokens) << body;
+  EXPECT_EQ(a.usage.cache_read_tokens, b.usage.cache_read_tokens) << body;
+}
+
+TEST(OpenAiFastParse, ReadsWhatTheDocumentSays) {
+  const std::vector<std::string> good = {
+      R"({"id":"chatcmpl-1","object":"chat.completion","created":1741569952,"model":"gpt-4o-mini-2024-07-18","choices":[{"index":0,"message":{"role":"assistant","content":"{\"ref\": \"Q-000001\", \"answer\": \"Paris\"}","refusal":null,"annotations":[]},"logprobs":null,"finish_reason":"stop"}],"usage":{"prompt_tokens":19,"completion_tokens":15,"total_tokens":34,"prompt_tokens_details":{"cached_tokens":3,"audio_tokens":0},"completion_tokens_details":{"reasoning_tokens":0}},"service_tier":"default","system_fingerprint":"fp_06737a9306"})",
+      " {\n \"choices\" : [ { \"message\" : { \"content\" : \"tab\\there \\u00e9 \\ud83d\\ude00 \\\\ \\/ \\u0000 end\" } , \"finish_reason\" : \"length\" } , {\"message\": 5} ] } \n",
+      R"({"choices":[{"message":{"content":null},"finish_reason":null}],"usage":{"prompt_tokens":1.5,"completion_tokens":-3,"prompt_tokens_details":null}})",
+      R"({"choices":[{"message":{"role":"assistant"}}],"usage":{"prompt_tokens":18446744073709551615,"completion_tokens":99999999999999999999,"prompt_tokens_details":{"cached_tokens":1e2}}})",
+      R"({"model":"a","model":"b","choices":[{"message":{"content":"first"}}],"choices":[{"message":{"content":"x","content":"last"},"finish_reason":"tool_use"}],"usage":{"prompt_tokens":2},"usage":{"completion_tokens":7}})",
+      "{\"choices\":[{\"message\":{\"content\":\"caf\xc3\xa9 \xe2\x82\xac -0 \\\"q\\\"\"}}],\"usage\":{\"prompt_tokens\":-0,\"completion_tokens\":-9223372036854775808}}",
+  };
+  for (const auto& body : good) {
+    auto fast = parse_openai_chat_fast(body);
+    auto ref = openai_reference(body);
+    ASSERT_TRUE(ref) << body;
+    ASSERT_TRUE(fast) << body;
+    expect_same(*fast, *ref, body);
+  }
+  auto fast = parse_openai_chat_fast(good[0]);
+  EXPECT_EQ(fast->text, R"({"ref": "Q-000001", "answer": "Paris"})");
+  EXPECT_EQ(fast->usage.cache_read_tokens, 3);
+  EXPECT_EQ(parse_openai_chat_fast(good[4])->text, "last");
+  EXPECT_EQ(parse_openai_chat_fast(good[4])->usage.input_tokens, 0);  // the last usage object wins
+  // Shapes left to the full parse (and its errors): not JSON, trailing text, a parts
+  // list, no choices, a non-string model, a lone surrogate, invalid UTF-8, comments.
+  for (std::string bad : {"", "{}", "[]", R"({"choices":[]})", R"({"choices":[{"message":{"content":"a"}}]} x)",
+                          R"({"choices":[{"message":{"content":[{"type":"text","text":"a"}]}}]})",
+                          R"({"choices":[{"message":{"content":"a"}}],"model":3})",
+                          R"({"choices":[{"message":{"content":"\ud800"}}]})", "{\"choices\":[{\"message\":{\"content\":\"\xc3\"}}]}",
+                          R"({"choices":[{"message":{"content":"a"}}],"usage":{"prompt_tokens":01}})",
+                          "{/*c*/\"choices\":[{\"message\":{\"content\":\"a\"}}]}", "{\"choices\":[{\"message\":{\"content\":\"a\nb\"}}]}"})
+    EXPECT_FALSE(parse_openai_chat_fast(bad)) << bad;
+}
+
+TEST(OpenAiFastParse, MutatedAnswersReadAsTheFullParseReadsThemOrNotAtAll) {
+  // Whatever the fast path accepts, nlohmann accepts too and reads the same way.
+  const std::vector<std::string> seeds = {
+      R"({"id":"c1","model":"m","choices":[{"index":0,"message":{"role":"assistant","content":"a \"b\" \u00e9\n","refusal":null},"finish_reason":"stop"}],"usage":{"prompt_tokens":19,"completion_tokens":15,"prompt_tokens_details":{"cached_tokens":2}}})",
+      R"({"choices":[{"message":{"content":null}},{"x":[1,2.5e-3,true,false,null]}],"usage":{"prompt_tokens":-12,"completion_tokens":1E+2}})"};
+  const std::string alphabet = "\"\\{}[],:0129-+.eEun tfl\x01\x7f\xc3\xa9/";
+  std::mt19937 rng(20261121);
+  int accepted = 0;
+  for (int n = 0; n < 30000; ++n) {
+    std::string body = seeds[n % seeds.size()];
+    int edits = 1 + static_cast<int>(rng() % 3);
+    for (int e = 0; e < edits && !body.empty(); ++e) {
+      std::size_t at = rng() % body.size();
+      char c = alphabet[rng() % alphabet.size()];
+      switch (rng() % 4) {
+        case 0: body[at] = c; break;
+        case 1: body.erase(at, 1); break;
+        case 2: body.insert(body.begin() + static_cast<std::ptrdiff_t>(at), c); break;
+        default: body.resize(at); break;
+      }
+    }
+    auto fast = parse_openai_chat_fast(body);
+    if (!fast) continue;
+    ++accepted;
+    auto ref = openai_reference(body);
+    ASSERT_TRUE(ref) << "accepted what the full parse rejects: " << body;
+    expect_same(*fast, *ref, body);
+  }
+  EXPECT_GT(accepted, 1000);
+}
+
 TEST(LocalProviders, EchoAndExec) {
   ProviderSettings s;
   s.name = s.type = "echo";
@@ -450,6 +562,7 @@ class ClientTest : public FakeServer {
   cost::Report report() {
     return cost::Ledger(*db_).report(cost::GroupBy::model, 0, std::numeric_limits<std::int64_t>::max() / 2);
   }
+  void finished_call_is_written_early(std::chrono::milliseconds interval);
   config::EnvLookup env_ = [](const std::string&) { return std::optional<std::string>(); };
   std::unique_ptr<testing::ScratchDir> dir_;
   std::unique_ptr<store::Db> db_;
@@ -490,6 +603,63 @@ TEST_F(ClientTest, BatchRecordsEveryCallAndPricesKnownModels) {
       EXPECT_EQ(s.attributes["mlops.eval.id"], "e1");
     }
   EXPECT_EQ(chat_spans, jobs.size());
+}
+
+TEST_F(ClientTest, LongBatchesWriteCallSpansAsTheyGo) {
+  // A 100,000-call eval must not hold 100,000 spans: past 1024 finished ones the
+  // client writes them with a ledger batch and the tracer lets them go.
+  auto c = client(false);
+  std::vector<CallJob> jobs(1100, job("priced", "@reply ok"));
+  auto results = c.call_many(jobs);
+  for (const auto& r : results) ASSERT_TRUE(r.ok()) << r.error_message;
+  auto held = static_cast<std::int64_t>(tracer_.spans().size());
+  EXPECT_LT(held, 1024);
+  EXPECT_EQ(trace::span_count(*db_) + held, 1100);
+  tracer_.flush(*db_);
+  EXPECT_EQ(trace::span_count(*db_), 1100);
+}
+
+TEST_F(ClientTest, FinishedCallsReachTheDatabaseWithinTheFlushInterval) {
+  // Ledger rows and cache entries are batched, but a finished call must not wait in
+  // memory for a slow one: the transport wakes the client at the flush interval,
+  // and with an interval of 0 (eval) the answers of a turn are written before the
+  // transport waits again.
+  for (auto interval : {50ms, 0ms}) {
+    SCOPED_TRACE(interval.count());
+    control("POST", "/_reset");
+    finished_call_is_written_early(interval);
+  }
+}
+
+void ClientTest::finished_call_is_written_early(std::chrono::milliseconds interval) {
+  ClientOptions o;
+  o.flush_batch = 1000;
+  o.flush_interval = interval;
+  Client c(*db_, *cfg_, env_, tracer_, std::nullopt, {dir_->path() / "templates"}, o);
+  auto calls_before = report().total.calls;
+  auto cached_before = db_->query_int("SELECT count(*) FROM llm_cache");
+  std::atomic<bool> stop{false};
+  std::atomic<std::int64_t> first_row_ms{-1}, first_cache_ms{-1};
+  auto t0 = std::chrono::steady_clock::now();
+  std::thread watcher([&] {
+    store::Db other(dir_->path() / "state.db", store::Db::Mode::open_existing);
+    while (!stop) {
+      auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0).count();
+      if (first_row_ms < 0 && other.query_int("SELECT count(*) FROM llm_calls") > calls_before) first_row_ms = ms;
+      if (first_cache_ms < 0 && other.query_int("SELECT count(*) FROM llm_cache") > cached_before) first_cache_ms = ms;
+      std::this_thread::sleep_for(5ms);
+    }
+  });
+  std::string tag = std::to_string(interval.count());
+  auto results = c.call_many({job("priced", "@reply quick " + tag), job("priced+latency=800", "@reply slow " + tag)});
+  stop = true;
+  watcher.join();
+  ASSERT_TRUE(results[0].ok() && results[1].ok()) << results[0].error_message << results[1].error_message;
+  EXPECT_GE(first_row_ms.load(), 0);
+  EXPECT_LT(first_row_ms.load(), 500) << "the quick call's row waited for the slow call";
+  EXPECT_GE(first_cache_ms.load(), 0);
+  EXPECT_LT(first_cache_ms.load(), 500);
+  EXPECT_EQ(report().total.calls, calls_before + 2);
 }
 
 TEST_F(ClientTest, CacheAnswersRepeatsWithoutSending) {

@@ -57,6 +57,39 @@ TEST(Tracer, BuildsATreeAndFlushesIt) {
   std::filesystem::remove_all(dir);
 }
 
+TEST(Tracer, WritesAndReleasesFinishedSpansEarly) {
+  auto dir = std::filesystem::temp_directory_path() / ("mlops-trace-" + util::random_hex(4));
+  std::filesystem::create_directories(dir);
+  {
+    store::Db db(dir / "state.db", store::Db::Mode::create);
+    Tracer t(std::string("00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"));
+    auto root = t.start("mlopsctl eval run");
+    std::vector<std::size_t> calls;
+    for (int i = 0; i < 3; ++i) {
+      calls.push_back(t.start("chat m", root, "client"));
+      t.end(calls.back(), Status::ok);
+    }
+    t.write_spans(db, {calls[0], calls[1]});
+    t.release({calls[0], calls[1]});
+    EXPECT_EQ(span_count(db), 2);
+    EXPECT_THROW(t.span(calls[0]), std::out_of_range);
+    ASSERT_EQ(t.spans().size(), 2u);  // the root and the third call, in start order
+    EXPECT_EQ(t.spans()[0].name, "mlopsctl eval run");
+    // Handles stay unique and the inherited parent is the root's alone.
+    auto later = t.start("chat m", root, "client");
+    EXPECT_GT(later, calls[2]);
+    EXPECT_EQ(t.span(later).parent_span_id, t.span(root).span_id);
+    t.end(root, Status::ok);
+    t.flush(db);  // the rest, once
+    auto spans = get_trace(db, "0af765");
+    ASSERT_EQ(spans.size(), 5u);
+    for (const auto& s : spans)
+      EXPECT_EQ(s.parent_span_id, s.name == "chat m" ? std::optional(spans[0].span_id)
+                                                      : std::optional<std::string>("b7ad6b7169203331"));
+  }
+  std::filesystem::remove_all(dir);
+}
+
 TEST(Tracer, FreshTraceWithoutParent) {
   Tracer t;
   EXPECT_EQ(t.trace_id().size(), 32u);

@@ -5,9 +5,11 @@
 #include <algorithm>
 #include <fstream>
 #include <map>
+#include <optional>
 #include <regex>
 #include <set>
 #include <sstream>
+#include <string_view>
 
 #include "config/yaml_json.hpp"
 #include "eval/csv.hpp"
@@ -201,10 +203,18 @@ AssertionSpec parse_assertion(const json& a, const std::string& where, Problems&
     p.add(where, "assertion '" + type + "' needs a threshold (" + (type == "latency" ? "milliseconds" : "US dollars") +
                      ")");
   if (type == "regex" && s.value.is_string()) {
-    try {
-      std::regex re(s.value.get<std::string>(), std::regex::ECMAScript);
-    } catch (const std::regex_error& e) {
-      p.add(where, "invalid regex '" + s.value.get<std::string>() + "': " + e.what());
+    // Compiling a pattern costs far more than reading a test, and a CSV of 100,000
+    // tests usually repeats a handful of patterns: remember the last few valid ones.
+    static std::set<std::string> valid;
+    const std::string& pattern = s.value.get_ref<const std::string&>();
+    if (!valid.count(pattern)) {
+      try {
+        std::regex re(pattern, std::regex::ECMAScript);
+        if (valid.size() >= 64) valid.clear();
+        valid.insert(pattern);
+      } catch (const std::regex_error& e) {
+        p.add(where, "invalid regex '" + pattern + "': " + e.what());
+      }
     }
   }
   if ((type == "contains-any" || type == "contains-all" || type == "icontains-any" || type == "icontains-all") &&
@@ -217,19 +227,58 @@ AssertionSpec parse_assertion(const json& a, const std::string& where, Problems&
 
 // promptfoo's CSV __expected syntax: "contains: x", "not-icontains: x", "is-json",
 // "similar(0.8): x", "llm-rubric: x" / "grade: x"; anything else means equals.
+namespace {
+
+// The parts of "not-TYPE(THRESHOLD): VALUE": what the pattern
+// ^(not-)?([a-z][a-z-]*)(\(([0-9.]+)\))?:\s?([\s\S]*)$ matches, read by hand
+// (std::regex took more time than the rest of a test's reading together).
+struct ExpectedForm {
+  bool negate = false;
+  std::string type;
+  std::optional<std::string> threshold;
+  std::string value;
+};
+
+bool is_lower(char c) { return c >= 'a' && c <= 'z'; }
+
+std::optional<ExpectedForm> expected_form(const std::string& text) {
+  ExpectedForm f;
+  std::size_t i = 0, n = text.size();
+  if (text.rfind("not-", 0) == 0 && n > 4 && is_lower(text[4])) {
+    f.negate = true;
+    i = 4;
+  }
+  if (i >= n || !is_lower(text[i])) return std::nullopt;
+  std::size_t start = i;
+  while (i < n && (is_lower(text[i]) || text[i] == '-')) ++i;
+  f.type = text.substr(start, i - start);
+  if (i < n && text[i] == '(') {
+    std::size_t t = ++i;
+    while (i < n && ((text[i] >= '0' && text[i] <= '9') || text[i] == '.')) ++i;
+    if (i == t || i >= n || text[i] != ')') return std::nullopt;
+    f.threshold = text.substr(t, i - t);
+    ++i;
+  }
+  if (i >= n || text[i] != ':') return std::nullopt;
+  ++i;
+  if (i < n && std::string_view(" \t\n\v\f\r").find(text[i]) != std::string_view::npos) ++i;
+  f.value = text.substr(i);
+  return f;
+}
+
+}  // namespace
+
 AssertionSpec parse_expected(const std::string& text, const std::string& where, Problems& p) {
-  static const std::regex form(R"(^(not-)?([a-z][a-z-]*)(\(([0-9.]+)\))?:\s?([\s\S]*)$)");
   static const std::set<std::string> bare = {"is-json", "contains-json", "not-is-json", "not-contains-json"};
   json a;
-  std::smatch m;
+  std::optional<ExpectedForm> m;
   if (bare.count(text)) {
     a = {{"type", text}};
-  } else if (std::regex_match(text, m, form) &&
-             (is_supported(m[2].str()) || is_promptfoo_type(m[2].str()) || m[2].str() == "grade" ||
-              m[2].str() == "fn" || m[2].str() == "eval")) {
-    std::string type = m[2].str() == "grade" ? "llm-rubric" : m[2].str() == "fn" || m[2].str() == "eval" ? "javascript" : m[2].str();
-    a = {{"type", m[1].str() + type}, {"value", m[5].str()}};
-    if (m[4].matched) a["threshold"] = m[4].str();  // parse_assertion checks it is a number
+  } else if ((m = expected_form(text)) && (is_supported(m->type) || is_promptfoo_type(m->type) || m->type == "grade" ||
+                                           m->type == "fn" || m->type == "eval")) {
+    std::string type = m->type == "grade" ? "llm-rubric" : m->type == "fn" || m->type == "eval" ? "javascript" : m->type;
+    a = {{"type", (m->negate ? "not-" : "") + type}, {"value", std::move(m->value)}};
+    if (m->threshold) a["threshold"] = *m->threshold;  // parse_assertion checks it is a number
   } else {
     a = {{"type", "equals"}, {"value", text}};
   }

@@ -104,6 +104,183 @@ std::string normalise_finish(const std::string& reason) {
 
 // ---------------------------------------------------------------- OpenAI
 
+// A strict JSON reader over a buffer for parse_openai_chat_fast: it accepts only
+// what nlohmann::json::parse accepts (RFC 8259, no comments, one value and
+// whitespace), decodes the strings it is asked for, and skips the rest.
+class FastJson {
+ public:
+  explicit FastJson(std::string_view s) : p_(s.data()), end_(s.data() + s.size()) {}
+  bool at_end() {
+    ws();
+    return p_ == end_;
+  }
+  char peek() {
+    ws();
+    return p_ < end_ ? *p_ : '\0';
+  }
+  // Calls member(key) at each member of an object; member must consume the value.
+  template <class F>
+  bool object(F&& member) {
+    if (peek() != '{') return false;
+    ++p_;
+    if (peek() == '}') return ++p_, true;
+    std::string key;
+    while (true) {
+      if (peek() != '"' || !string(&key) || peek() != ':') return false;
+      ++p_;
+      if (!member(key)) return false;
+      char c = peek();
+      if (p_ == end_) return false;
+      ++p_;
+      if (c == '}') return true;
+      if (c != ',') return false;
+    }
+  }
+  // Calls element(index) at each element of an array; element must consume the value.
+  template <class F>
+  bool array(F&& element) {
+    if (peek() != '[') return false;
+    ++p_;
+    if (peek() == ']') return ++p_, true;
+    for (std::size_t i = 0;; ++i) {
+      if (!element(i)) return false;
+      char c = peek();
+      if (p_ == end_) return false;
+      ++p_;
+      if (c == ']') return true;
+      if (c != ',') return false;
+    }
+  }
+  bool string(std::string* out) {
+    if (peek() != '"') return false;
+    ++p_;
+    if (out) out->clear();
+    while (p_ < end_) {
+      const char* run = p_;
+      while (p_ < end_ && *p_ != '"' && *p_ != '\\' && static_cast<unsigned char>(*p_) >= 0x20) ++p_;
+      if (out) out->append(run, p_);
+      if (p_ == end_ || static_cast<unsigned char>(*p_) < 0x20) return false;
+      if (*p_++ == '"') return true;
+      if (p_ == end_) return false;
+      char e = *p_++;
+      char plain = e == '"' ? '"' : e == '\\' ? '\\' : e == '/' ? '/' : e == 'b' ? '\b' : e == 'f' ? '\f'
+                 : e == 'n' ? '\n' : e == 'r' ? '\r' : e == 't' ? '\t' : '\0';
+      if (plain) {
+        if (out) out->push_back(plain);
+        continue;
+      }
+      if (e != 'u') return false;
+      std::uint32_t cp = 0;
+      if (!hex4(cp)) return false;
+      if (cp >= 0xD800 && cp <= 0xDBFF) {  // a high surrogate must be followed by a low one
+        std::uint32_t lo = 0;
+        if (end_ - p_ < 2 || p_[0] != '\\' || p_[1] != 'u') return false;
+        p_ += 2;
+        if (!hex4(lo) || lo < 0xDC00 || lo > 0xDFFF) return false;
+        cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
+      } else if (cp >= 0xDC00 && cp <= 0xDFFF) {
+        return false;
+      }
+      if (out) utf8(cp, *out);
+    }
+    return false;
+  }
+  // A number; `integer` is set when it is an integer literal that fits 64 bits
+  // (nlohmann's number_integer or number_unsigned), with its value as int64_t.
+  bool number(std::optional<std::int64_t>* integer) {
+    ws();
+    const char* start = p_;
+    if (p_ < end_ && *p_ == '-') ++p_;
+    if (p_ == end_ || !digit(*p_)) return false;
+    if (*p_ == '0') ++p_;
+    else
+      while (p_ < end_ && digit(*p_)) ++p_;
+    bool plain = true;
+    if (p_ < end_ && *p_ == '.') {
+      plain = false;
+      ++p_;
+      if (p_ == end_ || !digit(*p_)) return false;
+      while (p_ < end_ && digit(*p_)) ++p_;
+    }
+    if (p_ < end_ && (*p_ == 'e' || *p_ == 'E')) {
+      plain = false;
+      ++p_;
+      if (p_ < end_ && (*p_ == '+' || *p_ == '-')) ++p_;
+      if (p_ == end_ || !digit(*p_)) return false;
+      while (p_ < end_ && digit(*p_)) ++p_;
+    }
+    if (integer) {
+      integer->reset();
+      if (!plain) return true;
+      bool neg = *start == '-';
+      std::uint64_t v = 0;
+      for (const char* d = start + neg; d < p_; ++d) {
+        if (v > (UINT64_MAX - static_cast<std::uint64_t>(*d - '0')) / 10) return true;  // a float in nlohmann
+        v = v * 10 + static_cast<std::uint64_t>(*d - '0');
+      }
+      if (neg) {
+        if (v > static_cast<std::uint64_t>(INT64_MAX) + 1) return true;
+        *integer = static_cast<std::int64_t>(0 - v);
+      } else {
+        *integer = static_cast<std::int64_t>(v);
+      }
+    }
+    return true;
+  }
+  bool skip() {
+    char c = peek();
+    if (c == '{') return object([&](const std::string&) { return skip(); });
+    if (c == '[') return array([&](std::size_t) { return skip(); });
+    if (c == '"') return string(nullptr);
+    if (c == 't') return word("true");
+    if (c == 'f') return word("false");
+    if (c == 'n') return word("null");
+    return number(nullptr);
+  }
+  bool null() { return peek() == 'n' && word("null"); }
+
+ private:
+  static bool digit(char c) { return c >= '0' && c <= '9'; }
+  void ws() {
+    while (p_ < end_ && (*p_ == ' ' || *p_ == '\t' || *p_ == '\n' || *p_ == '\r')) ++p_;
+  }
+  bool word(std::string_view w) {
+    if (static_cast<std::size_t>(end_ - p_) < w.size() || std::string_view(p_, w.size()) != w) return false;
+    p_ += w.size();
+    return true;
+  }
+  bool hex4(std::uint32_t& cp) {
+    if (end_ - p_ < 4) return false;
+    for (int k = 0; k < 4; ++k) {
+      char h = *p_++;
+      int v = digit(h) ? h - '0' : (h >= 'a' && h <= 'f') ? h - 'a' + 10 : (h >= 'A' && h <= 'F') ? h - 'A' + 10 : -1;
+      if (v < 0) return false;
+      cp = cp * 16 + static_cast<std::uint32_t>(v);
+    }
+    return true;
+  }
+  static void utf8(std::uint32_t cp, std::string& out) {
+    if (cp < 0x80) {
+      out.push_back(static_cast<char>(cp));
+    } else if (cp < 0x800) {
+      out.push_back(static_cast<char>(0xC0 | (cp >> 6)));
+      out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+    } else if (cp < 0x10000) {
+      out.push_back(static_cast<char>(0xE0 | (cp >> 12)));
+      out.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
+      out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+    } else {
+      out.push_back(static_cast<char>(0xF0 | (cp >> 18)));
+      out.push_back(static_cast<char>(0x80 | ((cp >> 12) & 0x3F)));
+      out.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
+      out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+    }
+  }
+  const char* p_;
+  const char* end_;
+};
+
+
 class OpenAiProvider : public Provider {
  public:
   using Provider::Provider;
@@ -124,6 +301,7 @@ class OpenAiProvider : public Provider {
     return r;
   }
   ChatResponse parse(const HttpResponse& r) const override {
+    if (auto fast = parse_openai_chat_fast(r.body)) return std::move(*fast);
     json j = parse_json_body(r, "openai");
     ChatResponse out;
     if (!j.is_object() || !j.contains("choices") || !j["choices"].is_array() || j["choices"].empty())
@@ -578,6 +756,88 @@ ProviderSettings provider_settings(const std::string& name, const config::Config
     }
   }
   return s;
+}
+
+std::optional<ChatResponse> parse_openai_chat_fast(std::string_view body) {
+  // Keys as nlohmann keeps them: the last of duplicate keys wins.
+  if (!util::is_valid_utf8(body)) return std::nullopt;
+  FastJson in(body);
+  ChatResponse out;
+  bool choices = false, message = false, content_seen = false;
+  std::optional<std::string> finish;
+  std::optional<std::int64_t> prompt_tokens, completion_tokens, cached_tokens;
+  auto integer = [&](std::optional<std::int64_t>& v) {
+    if (in.peek() == '-' || (in.peek() >= '0' && in.peek() <= '9')) return in.number(&v);
+    v.reset();
+    return in.skip();
+  };
+  bool ok = in.object([&](const std::string& key) {
+    if (key == "choices") {
+      if (in.peek() != '[') return false;
+      choices = false;
+      return in.array([&](std::size_t i) {
+        if (i > 0) return in.skip();
+        choices = true;
+        message = content_seen = false;
+        finish.reset();
+        if (in.peek() != '{') return false;
+        return in.object([&](const std::string& ck) {
+          if (ck == "message") {
+            if (in.peek() != '{') return false;
+            message = true;
+            content_seen = false;
+            out.text.clear();
+            return in.object([&](const std::string& mk) {
+              if (mk != "content") return in.skip();
+              content_seen = true;
+              if (in.peek() == 'n') {
+                out.text.clear();
+                return in.null();
+              }
+              return in.peek() == '"' && in.string(&out.text);  // a list of parts: the full parse
+            });
+          }
+          if (ck == "finish_reason") {
+            if (in.peek() != '"') {
+              finish.reset();
+              return in.skip();
+            }
+            std::string f;
+            if (!in.string(&f)) return false;
+            finish = std::move(f);
+            return true;
+          }
+          return in.skip();
+        });
+      });
+    }
+    if (key == "model") return in.peek() == '"' && in.string(&out.response_model);
+    if (key == "id") return in.peek() == '"' && in.string(&out.response_id);
+    if (key == "usage") {
+      prompt_tokens.reset();
+      completion_tokens.reset();
+      cached_tokens.reset();
+      if (in.peek() != '{') return in.skip();
+      return in.object([&](const std::string& uk) {
+        if (uk == "prompt_tokens") return integer(prompt_tokens);
+        if (uk == "completion_tokens") return integer(completion_tokens);
+        if (uk == "prompt_tokens_details") {
+          cached_tokens.reset();
+          if (in.peek() != '{') return in.skip();
+          return in.object([&](const std::string& dk) { return dk == "cached_tokens" ? integer(cached_tokens) : in.skip(); });
+        }
+        return in.skip();
+      });
+    }
+    return in.skip();
+  });
+  if (!ok || !in.at_end() || !choices || !message) return std::nullopt;
+  if (!content_seen) out.text.clear();
+  if (finish) out.finish_reason = normalise_finish(*finish);
+  out.usage.input_tokens = prompt_tokens.value_or(0);
+  out.usage.output_tokens = completion_tokens.value_or(0);
+  out.usage.cache_read_tokens = cached_tokens.value_or(0);
+  return out;
 }
 
 std::unique_ptr<Provider> make_provider(ProviderSettings s, config::EnvLookup env) {

@@ -9,6 +9,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -139,6 +140,13 @@ std::pair<std::string, std::string> split_provider_id(const std::string& id);
 ProviderSettings provider_settings(const std::string& name, const config::Config& cfg, const config::EnvLookup& env);
 
 std::unique_ptr<Provider> make_provider(ProviderSettings settings, config::EnvLookup env);
+
+// The common shape of an OpenAI chat completion (choices[0].message.content a
+// string, or null) read in one pass without building a JSON document: an eval
+// parses one per call, and the document cost more than the rest of the answer's
+// handling. nullopt for any other shape and for anything that is not strict JSON,
+// so the caller parses the whole document and reports exactly as before.
+std::optional<ChatResponse> parse_openai_chat_fast(std::string_view body);
 
 // Built-in types and configured providers, for `llm providers`.
 struct ProviderListing {

@@ -68,7 +68,13 @@ Client::Client(store::Db& db, const config::Config& cfg, config::EnvLookup env, 
       prices_(cost::PriceTable::load(pricing_dirs)),
       ledger_(db),
       budgets_(db),
-      cache_(db, options.cache_ttl) {}
+      cache_(db, options.cache_ttl) {
+  try {
+    trace_enabled_ = cfg.get_bool("trace.enabled", true);
+  } catch (const Error&) {
+    // A malformed value fails the command elsewhere; spans are kept as by default.
+  }
+}
 
 Client::~Client() {
   try {
@@ -117,6 +123,7 @@ std::vector<CallResult> Client::call_many(const std::vector<CallJob>& jobs,
   std::vector<std::string> keys(jobs.size());
   auto done = [&](std::size_t i) {
     finish(jobs[i], results[i], provs[i], keys[i], spans[i]);
+    if (started[i]) ended_spans_.push_back(spans[i]);
     if (on_done) on_done(i, results[i]);
   };
 
@@ -255,7 +262,7 @@ std::vector<CallResult> Client::call_many(const std::vector<CallJob>& jobs,
           break;
       }
       done(i);
-    });
+    }, [&] { return maybe_flush(true); });
   }
 
   flush();
@@ -340,24 +347,49 @@ void Client::finish(const CallJob& job, CallResult& r, Provider* p, const std::s
   rec.trace_id = r.trace_id;
   rec.span_id = r.span_id;
   pending_records_.push_back(std::move(rec));
-  // Rows are written in batches: one transaction per 128 calls or 250 ms keeps a
-  // large eval from paying a commit per call, and nothing waits on the network
-  // while the write lock is held.
-  auto now = std::chrono::steady_clock::now();
-  if (pending_records_.size() >= opts_.flush_batch || now - last_flush_ >= std::chrono::milliseconds(250)) flush();
+  // Rows are written in batches: one transaction per flush_batch calls or
+  // flush_interval keeps a large eval from paying a commit per call, and nothing
+  // waits on the network while the write lock is held.
+  maybe_flush(false);
 }
+
+std::chrono::milliseconds Client::maybe_flush(bool turn_end) {
+  using std::chrono::milliseconds;
+  if (pending_records_.empty() && pending_cache_.empty() && pending_hits_.empty()) return milliseconds(1000);
+  auto since = std::chrono::steady_clock::now() - last_flush_;
+  bool due = opts_.flush_interval.count() == 0 ? turn_end : since >= opts_.flush_interval;
+  if (pending_records_.size() >= opts_.flush_batch || due) {
+    flush();
+    return milliseconds(1000);
+  }
+  if (opts_.flush_interval.count() == 0) return milliseconds(0);
+  // Rounded up, so the transport does not wake a millisecond early and spin.
+  return std::chrono::ceil<milliseconds>(opts_.flush_interval - since);
+}
+
+namespace {
+// Finished call spans kept in memory (about 2.5 KB each) before they are written
+// with a ledger batch; fewer stay for the command's own flush at exit.
+constexpr std::size_t k_spans_held = 1024;
+}  // namespace
 
 void Client::flush() {
   last_flush_ = std::chrono::steady_clock::now();
-  if (pending_records_.empty() && pending_cache_.empty() && pending_hits_.empty()) return;
+  bool spill = ended_spans_.size() >= k_spans_held;
+  if (pending_records_.empty() && pending_cache_.empty() && pending_hits_.empty() && !spill) return;
   db_.write([&] {
     for (const auto& rec : pending_records_) ledger_.record(rec);
     for (const auto& c : pending_cache_) cache_.put(c.key, c.provider, c.model, c.response, c.now_ms);
     for (const auto& [key, when] : pending_hits_) cache_.count_hit(key, when);
+    if (spill && trace_enabled_) tracer_.write_spans(db_, ended_spans_);
   });
   pending_records_.clear();
   pending_cache_.clear();
   pending_hits_.clear();
+  if (spill) {
+    tracer_.release(ended_spans_);
+    ended_spans_.clear();
+  }
 }
 
 void Client::send_alerts(const std::vector<cost::CallScope>& scopes) {

@@ -29,10 +29,16 @@ namespace mlops::llm {
 struct ClientOptions {
   TransportOptions transport;
   bool use_cache = true;
-  // Ledger rows and cache entries are written in batches of this many calls (and at
-  // least every 250 ms); 1 makes every finished call durable at once, so a run killed
-  // mid-way resumes from the cache without sending a finished call again.
+  // Ledger rows and cache entries are written in one transaction per batch: once
+  // flush_batch calls have finished, or flush_interval after the last write while
+  // calls are pending, whichever comes first (also while no call finishes: the
+  // transport wakes the client for it). A run killed mid-way loses at most the calls
+  // of the last flush_interval from the cache. flush_interval 0 writes the answers
+  // of each turn of the transport's loop before it waits on the network again: as
+  // durable as a transaction per call (a killed run resends only the calls that
+  // were in flight), but one transaction for all the answers that landed together.
   std::size_t flush_batch = 128;
+  std::chrono::milliseconds flush_interval{250};
   std::chrono::milliseconds cache_ttl{7LL * 24 * 3600 * 1000};  // 0 = never expires
 };
 // Reads llm.timeout, llm.connect_timeout, llm.max_retries, llm.concurrency,
@@ -129,6 +135,10 @@ class Client {
   void send_alerts(const std::vector<cost::CallScope>& scopes);
   // Writes the buffered ledger rows, cache entries and cache hit counts in one transaction.
   void flush();
+  // Flushes when the batch is full or flush_interval has passed (`turn_end`: the
+  // transport is about to wait, which is when a flush_interval of 0 writes); returns
+  // how long until it must be asked again.
+  std::chrono::milliseconds maybe_flush(bool turn_end);
 
   store::Db& db_;
   const config::Config& cfg_;
@@ -151,6 +161,10 @@ class Client {
   std::vector<cost::CallRecord> pending_records_;
   std::vector<CachePut> pending_cache_;
   std::vector<std::pair<std::string, std::int64_t>> pending_hits_;  // cache key, when
+  // Finished call spans still held by the tracer. Past k_spans_held they are written
+  // with the next batch and freed, so a 100,000-call eval does not hold 100,000 spans.
+  std::vector<std::size_t> ended_spans_;
+  bool trace_enabled_ = true;
   std::chrono::steady_clock::time_point last_flush_ = std::chrono::steady_clock::now();
 };
 

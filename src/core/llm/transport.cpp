@@ -238,7 +238,7 @@ struct Transport::Impl {
     stats.concurrency_limit = static_cast<int>(limit);
   }
 
-  void run(const std::vector<HttpRequest>& requests, const Done& on_done) {
+  void run(const std::vector<HttpRequest>& requests, const Done& on_done, const Tick& tick) {
     std::vector<Job> jobs(requests.size());
     std::deque<std::size_t> ready;
     for (std::size_t i = 0; i < requests.size(); ++i) ready.push_back(i);
@@ -318,12 +318,14 @@ struct Transport::Impl {
         complete(i, std::move(o));
       }
 
-      // Sleep until a transfer has work, the next retry is due, or at most 1 s.
+      // Sleep until a transfer has work, the next retry is due, the caller's tick
+      // wants to run, or at most 1 s.
       int timeout_ms = 1000;
       if (!waiting.empty()) {
         auto until = std::chrono::duration_cast<milliseconds>(waiting.top().first - Clock::now()).count();
         timeout_ms = static_cast<int>(std::clamp<std::int64_t>(until, 0, 1000));
       }
+      if (tick) timeout_ms = static_cast<int>(std::clamp<std::int64_t>(tick().count(), 0, timeout_ms));
       if (!ready.empty() && static_cast<double>(active.size()) < std::floor(limit)) timeout_ms = 0;
       if (active.empty()) {
         if (timeout_ms > 0 && ready.empty() && !waiting.empty()) std::this_thread::sleep_for(milliseconds(timeout_ms));
@@ -338,11 +340,13 @@ struct Transport::Impl {
 Transport::Transport(TransportOptions opts) : opts_(opts), impl_(std::make_unique<Impl>(opts)) {}
 Transport::~Transport() = default;
 
-void Transport::run(const std::vector<HttpRequest>& requests, const Done& on_done) { impl_->run(requests, on_done); }
+void Transport::run(const std::vector<HttpRequest>& requests, const Done& on_done, const Tick& tick) {
+  impl_->run(requests, on_done, tick);
+}
 
 Outcome Transport::send(const HttpRequest& request) {
   Outcome out;
-  impl_->run({request}, [&](std::size_t, Outcome&& o) { out = std::move(o); });
+  impl_->run({request}, [&](std::size_t, Outcome&& o) { out = std::move(o); }, {});
   return out;
 }
 

@@ -82,10 +82,15 @@ class Transport {
   Transport& operator=(const Transport&) = delete;
 
   using Done = std::function<void(std::size_t index, Outcome&& outcome)>;
+  // Called on the run's thread once per turn of the event loop (after the finished
+  // transfers of that turn were handed to `on_done`); returns how long the loop may
+  // wait before calling it again. A caller buffering work (the LLM client's ledger
+  // batch) uses it to write at a bounded interval even while no transfer finishes.
+  using Tick = std::function<std::chrono::milliseconds()>;
   // Sends every request, at most the concurrency limit at a time, and calls
   // `on_done` on this thread as each one finishes (success or final failure).
   // Throws only when libcurl cannot be loaded or used at all.
-  void run(const std::vector<HttpRequest>& requests, const Done& on_done);
+  void run(const std::vector<HttpRequest>& requests, const Done& on_done, const Tick& tick = {});
   Outcome send(const HttpRequest& request);
 
   const TransportOptions& options() const { return opts_; }

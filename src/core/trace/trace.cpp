@@ -59,13 +59,13 @@ std::size_t Tracer::start(const std::string& name, std::optional<std::size_t> pa
   s.span_id = util::random_hex(8);
   if (parent)
     s.parent_span_id = spans_.at(*parent).span_id;
-  else if (spans_.empty())
+  else if (next_handle_ == 0)
     s.parent_span_id = inherited_parent_;
   s.name = name;
   s.kind = kind;
   s.start_ns = util::now_ns();
-  spans_.push_back(std::move(s));
-  return spans_.size() - 1;
+  spans_.emplace_hint(spans_.end(), next_handle_, std::move(s));
+  return next_handle_++;
 }
 
 void Tracer::end(std::size_t handle, Status status, const std::string& message) {
@@ -79,20 +79,48 @@ std::string Tracer::traceparent(std::size_t handle) const {
   return "00-" + trace_id_ + "-" + spans_.at(handle).span_id + "-01";
 }
 
+namespace {
+
+const char* k_insert_span =
+    "INSERT OR REPLACE INTO spans(span_id, trace_id, parent_span_id, name, kind, start_ns, end_ns, status, "
+    "status_message, attributes) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+
+void insert_span(store::Statement& st, Span& s) {
+  if (!s.end_ns) s.end_ns = util::now_ns();
+  st.reset();
+  st.bind_all(s.span_id, s.trace_id, s.parent_span_id, s.name, s.kind, s.start_ns, *s.end_ns,
+              std::string(status_name(s.status)), s.status_message, s.attributes.dump())
+      .run();
+}
+
+}  // namespace
+
 void Tracer::flush(store::Db& db) {
   if (spans_.empty()) return;
   db.write([&] {
-    auto st = db.prepare(
-        "INSERT OR REPLACE INTO spans(span_id, trace_id, parent_span_id, name, kind, start_ns, end_ns, status, "
-        "status_message, attributes) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
-    for (auto& s : spans_) {
-      if (!s.end_ns) s.end_ns = util::now_ns();
-      st.reset();
-      st.bind_all(s.span_id, s.trace_id, s.parent_span_id, s.name, s.kind, s.start_ns, *s.end_ns,
-                  std::string(status_name(s.status)), s.status_message, s.attributes.dump())
-          .run();
-    }
+    auto st = db.prepare(k_insert_span);
+    for (auto& [handle, s] : spans_) insert_span(st, s);
   });
+}
+
+void Tracer::write_spans(store::Db& db, const std::vector<std::size_t>& handles) {
+  if (handles.empty()) return;
+  db.write([&] {
+    auto st = db.prepare(k_insert_span);
+    for (auto h : handles)
+      if (auto it = spans_.find(h); it != spans_.end()) insert_span(st, it->second);
+  });
+}
+
+void Tracer::release(const std::vector<std::size_t>& handles) {
+  for (auto h : handles) spans_.erase(h);
+}
+
+std::vector<Span> Tracer::spans() const {
+  std::vector<Span> out;
+  out.reserve(spans_.size());
+  for (const auto& [handle, s] : spans_) out.push_back(s);
+  return out;
 }
 
 namespace {

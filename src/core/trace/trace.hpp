@@ -1,9 +1,12 @@
 #pragma once
 // OpenTelemetry-shaped spans. A Tracer collects the spans of one process in memory
-// and writes them in one transaction when the command ends. The trace id comes
+// and writes them in one transaction when the command ends; a long command (an
+// eval of 100,000 calls) writes finished spans as it goes (write_spans, release)
+// so they do not pile up in memory. The trace id comes
 // from a W3C TRACEPARENT in the environment when there is one, so a CI job's trace
 // and mlopsctl's spans join up.
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -46,21 +49,28 @@ class Tracer {
   // Starts a span under `parent` (or under the inherited parent for the first span).
   std::size_t start(const std::string& name, std::optional<std::size_t> parent = std::nullopt,
                     const std::string& kind = "internal");
+  // std::out_of_range for a handle never given or already released.
   Span& span(std::size_t handle) { return spans_.at(handle); }
   void end(std::size_t handle, Status status, const std::string& message = {});
   // W3C traceparent of a span, to hand to child processes and HTTP calls.
   std::string traceparent(std::size_t handle) const;
-  // Writes every span (ending open ones) in one transaction.
+  // Writes every span still held (ending open ones) in one transaction.
   void flush(store::Db& db);
   // Drops every span (after a flush): for long-running processes such as serve
-  // that trace each request. Only when no span is open (handles are indices).
+  // that trace each request. Only when no span is open.
   void clear() { spans_.clear(); }
-  const std::vector<Span>& spans() const { return spans_; }
+  // Writes these spans now (in the caller's transaction when there is one);
+  // release() then frees them, and their handles are no longer valid.
+  void write_spans(store::Db& db, const std::vector<std::size_t>& handles);
+  void release(const std::vector<std::size_t>& handles);
+  // The spans still held, in the order they were started.
+  std::vector<Span> spans() const;
 
  private:
   std::string trace_id_;
   std::optional<std::string> inherited_parent_;
-  std::vector<Span> spans_;
+  std::map<std::size_t, Span> spans_;  // by handle
+  std::size_t next_handle_ = 0;
 };
 
 struct TraceSummary {
