@@ -16,39 +16,7 @@ namespace mlops::eval {
 
 using nlohmann::json;
 
-std::string html_escape(const std::string& s) {
-  std::string out;
-  out.reserve(s.size() + s.size() / 8);
-  for (std::size_t i = 0; i < s.size();) {
-    auto ch = util::decode_utf8(s, i);
-    if (!ch.valid) {
-      out += "\xEF\xBF\xBD";
-      i += ch.len;
-      continue;
-    }
-    switch (s[i]) {
-      case '&':
-        out += "&amp;";
-        break;
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      case '"':
-        out += "&quot;";
-        break;
-      case '\'':
-        out += "&#39;";
-        break;
-      default:
-        out.append(s, i, ch.len);
-    }
-    i += ch.len;
-  }
-  return out;
-}
+std::string html_escape(const std::string& s) { return util::html_escape(s); }
 
 std::string script_json(const json& j) {
   std::string text = j.dump(-1, ' ', false, json::error_handler_t::replace);

@@ -1,4 +1,5 @@
 #include "experiment/report.hpp"
+#include "util/text.hpp"
 
 #include <fmt/format.h>
 
@@ -37,28 +38,7 @@ std::string format_cost(const json& arm) {
 
 namespace {
 
-std::string esc(const std::string& s) {
-  std::string out;
-  for (char ch : s) {
-    switch (ch) {
-      case '&':
-        out += "&amp;";
-        break;
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      case '"':
-        out += "&quot;";
-        break;
-      default:
-        out += ch;
-    }
-  }
-  return out;
-}
+std::string esc(const std::string& s) { return util::html_escape(s); }
 
 std::string md(const std::string& s) {
   std::string out;

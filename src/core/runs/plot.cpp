@@ -1,4 +1,5 @@
 #include "runs/plot.hpp"
+#include "util/text.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -19,28 +20,7 @@ constexpr double k_legend_row = 18;
 constexpr const char* k_palette[] = {"#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f",
                                      "#edc948", "#b07aa1", "#ff9da7", "#9c755f", "#bab0ac"};
 
-std::string escape(const std::string& s) {
-  std::string out;
-  for (char c : s) {
-    switch (c) {
-      case '&':
-        out += "&amp;";
-        break;
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      case '"':
-        out += "&quot;";
-        break;
-      default:
-        out += c;
-    }
-  }
-  return out;
-}
+std::string escape(const std::string& s) { return util::html_escape(s); }
 
 std::string tick(double v) { return fmt::format("{:.4g}", v); }
 

@@ -131,4 +131,38 @@ std::string human_bytes(std::uintmax_t bytes) {
   return buf;
 }
 
+std::string html_escape(std::string_view s) {
+  std::string out;
+  out.reserve(s.size() + s.size() / 8);
+  for (std::size_t i = 0; i < s.size();) {
+    auto ch = decode_utf8(s, i);
+    if (!ch.valid) {
+      out += "\xEF\xBF\xBD";
+      i += ch.len;
+      continue;
+    }
+    switch (s[i]) {
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      case '\'':
+        out += "&#39;";
+        break;
+      default:
+        out.append(s, i, ch.len);
+    }
+    i += ch.len;
+  }
+  return out;
+}
+
 }  // namespace mlops::util

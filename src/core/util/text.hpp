@@ -23,6 +23,9 @@ struct Utf8Char {
 // Decodes the character starting at byte i (i < s.size()); overlong forms,
 // surrogates, truncated sequences and values past U+10FFFF are invalid.
 Utf8Char decode_utf8(std::string_view s, std::size_t i);
+// Text for HTML and SVG, in element content or a quoted attribute: & < > " ' as
+// entities, invalid UTF-8 as U+FFFD.
+std::string html_escape(std::string_view s);
 bool is_valid_utf8(std::string_view s);
 // "1.2 MiB" style sizes.
 std::string human_bytes(std::uintmax_t bytes);
