@@ -65,17 +65,6 @@ std::string money(double v) {
 
 std::string when(std::int64_t ms) { return util::format_rfc3339(ms * 1'000'000).substr(0, 19) + "Z"; }
 
-void write_report(const std::string& path, const std::function<void(std::ostream&)>& write) {
-  if (path.empty()) return;
-  if (path == "-") {
-    write(std::cout);
-    return;
-  }
-  std::ostringstream buf;
-  write(buf);
-  util::atomic_write(path, buf.str());
-}
-
 // Regressions against a baseline run: pass rate and each named metric.
 std::vector<std::string> regressions(const eval::RunInfo& cur, const eval::RunInfo& base, double tolerance) {
   std::vector<std::string> out;
@@ -219,12 +208,12 @@ int run_eval(Context& ctx, EvalArgs& a) {
   run.status = reasons.empty() ? "passed" : "failed";
   results.finish(run);
 
-  write_report(a.json_out, [&](std::ostream& os) { eval::write_json(results, run, os); });
-  write_report(a.jsonl_out, [&](std::ostream& os) { eval::write_jsonl(results, run, os); });
-  write_report(a.csv_out, [&](std::ostream& os) { eval::write_csv(results, run, os); });
-  write_report(a.junit_out, [&](std::ostream& os) { eval::write_junit(results, run, os); });
-  write_report(a.markdown_out, [&](std::ostream& os) { eval::write_markdown(results, run, os); });
-  write_report(a.html_out, [&](std::ostream& os) { eval::write_html(results, run, os); });
+  write_report_file(a.json_out, [&](std::ostream& os) { eval::write_json(results, run, os); });
+  write_report_file(a.jsonl_out, [&](std::ostream& os) { eval::write_jsonl(results, run, os); });
+  write_report_file(a.csv_out, [&](std::ostream& os) { eval::write_csv(results, run, os); });
+  write_report_file(a.junit_out, [&](std::ostream& os) { eval::write_junit(results, run, os); });
+  write_report_file(a.markdown_out, [&](std::ostream& os) { eval::write_markdown(results, run, os); });
+  write_report_file(a.html_out, [&](std::ostream& os) { eval::write_html(results, run, os); });
   if (ctx.env("GITHUB_ACTIONS").value_or("") == "true")  // keep a JSON document on stdout clean
     eval::write_github_annotations(results, run, ctx.format() == Format::table ? std::cout : std::cerr);
 
@@ -311,7 +300,7 @@ void add_eval_commands(CLI::App& app, Context& ctx) {
     eval::Results results(ctx.ws().db());
     auto run = results.get(a->run_a);
     if (!a->html_out.empty()) {
-      write_report(a->html_out, [&](std::ostream& os) { eval::write_html(results, run, os); });
+      write_report_file(a->html_out, [&](std::ostream& os) { eval::write_html(results, run, os); });
       if (a->html_out == "-") return 0;
       emit(ctx, nlohmann::json{{"run", run.id}, {"html", a->html_out}, {"results", run.total}}, [&](std::ostream& os, bool) {
         if (!ctx.opts.quiet) os << "wrote " << a->html_out << " (run " << run.id << ", " << run.total << " results)\n";

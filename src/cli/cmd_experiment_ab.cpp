@@ -25,20 +25,9 @@ using nlohmann::json;
 
 namespace {
 
-void write_file(const std::string& path, const std::function<void(std::ostream&)>& write) {
-  if (path.empty()) return;
-  if (path == "-") {
-    write(std::cout);
-    return;
-  }
-  std::ostringstream buf;
-  write(buf);
-  util::atomic_write(path, buf.str());
-}
-
 void write_reports(const json& doc, const AbReportArgs& r) {
-  write_file(r.markdown, [&](std::ostream& os) { experiment::write_markdown(doc, os); });
-  write_file(r.html, [&](std::ostream& os) { experiment::write_html(doc, os); });
+  write_report_file(r.markdown, [&](std::ostream& os) { experiment::write_markdown(doc, os); });
+  write_report_file(r.html, [&](std::ostream& os) { experiment::write_html(doc, os); });
 }
 
 const json* comparison_for(const json& metric, const std::string& arm) {
@@ -145,7 +134,7 @@ int run_ab_experiment(Context& ctx, const AbRunArgs& a) {
   auto cfg_ab = experiment::load_ab_config(a.config);
   // Every test is read and placed before anything is sent.
   auto plan = experiment::assign(cfg_ab);
-  write_file(a.assignments,
+  write_report_file(a.assignments,
              [&](std::ostream& os) { os << experiment::assignments_json(cfg_ab, plan).dump(1) << "\n"; });
 
   auto& cfg = ctx.config();
@@ -184,7 +173,7 @@ int run_ab_experiment(Context& ctx, const AbRunArgs& a) {
   run = experiment::AbRuns(ws.db()).get(run.id);
   json doc = experiment::to_json(run);
   write_reports(doc, a.reports);
-  write_file(a.json_out, [&](std::ostream& os) { os << doc.dump(2) << "\n"; });
+  write_report_file(a.json_out, [&](std::ostream& os) { os << doc.dump(2) << "\n"; });
 
   emit(ctx, doc, [&](std::ostream& os, bool color) {
     if (ctx.opts.quiet) return;

@@ -4,6 +4,9 @@
 
 #include <algorithm>
 #include <iostream>
+#include <sstream>
+
+#include "util/fs.hpp"
 
 namespace mlops::cli {
 
@@ -113,6 +116,17 @@ void emit(Context& ctx, const nlohmann::json& data, const std::function<void(std
       human(std::cout, ctx.color());
       break;
   }
+}
+
+void write_report_file(const std::string& path, const std::function<void(std::ostream&)>& write) {
+  if (path.empty()) return;
+  if (path == "-") {
+    write(std::cout);
+    return;
+  }
+  std::ostringstream buf;
+  write(buf);
+  util::atomic_write(path, buf.str());
 }
 
 }  // namespace mlops::cli

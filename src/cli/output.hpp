@@ -31,6 +31,9 @@ void print_fields(std::ostream& os, const std::vector<std::pair<std::string, std
 void emit(Context& ctx, const nlohmann::json& data, const std::function<void(std::ostream&, bool color)>& human);
 
 std::string to_yaml(const nlohmann::json& data);
+// A report option's file: '-' writes to stdout, a path is replaced atomically,
+// an empty path writes nothing.
+void write_report_file(const std::string& path, const std::function<void(std::ostream&)>& write);
 
 // ANSI helpers that collapse to plain text when color is off.
 std::string bold(const std::string& s, bool color);

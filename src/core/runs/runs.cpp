@@ -283,6 +283,18 @@ void Runs::log_batch(const std::string& run, const std::map<std::string, std::st
   });
 }
 
+void Runs::record_artifact(const std::string& id, const Artifact& a) {
+  db_.write([&] {
+    require_active(id);
+    db_.prepare(
+           "INSERT INTO run_artifacts(run_id, name, sha256, size, added_ms) VALUES (?, ?, ?, ?, ?) "
+           "ON CONFLICT(run_id, name) DO UPDATE SET sha256 = excluded.sha256, size = excluded.size, "
+           "added_ms = excluded.added_ms")
+        .bind_all(id, a.name, a.sha256, static_cast<std::int64_t>(a.size), a.added_ms)
+        .run();
+  });
+}
+
 Artifact Runs::add_artifact(const std::string& run, const std::string& path, const std::string& name) {
   if (!objects_) throw RuntimeError("internal: Runs needs the object store to add artifacts");
   std::error_code ec;
@@ -298,15 +310,7 @@ Artifact Runs::add_artifact(const std::string& run, const std::string& path, con
   a.sha256 = info.sha256;
   a.size = info.size;
   a.added_ms = now_ms();
-  db_.write([&] {
-    require_active(id);
-    db_.prepare(
-           "INSERT INTO run_artifacts(run_id, name, sha256, size, added_ms) VALUES (?, ?, ?, ?, ?) "
-           "ON CONFLICT(run_id, name) DO UPDATE SET sha256 = excluded.sha256, size = excluded.size, "
-           "added_ms = excluded.added_ms")
-        .bind_all(id, a.name, a.sha256, static_cast<std::int64_t>(a.size), a.added_ms)
-        .run();
-  });
+  record_artifact(id, a);
   return a;
 }
 
@@ -316,15 +320,7 @@ Artifact Runs::add_artifact_content(const std::string& run, const std::string& n
   std::string id = resolve_id(run);
   auto info = objects_->put(content);
   Artifact a{name, info.sha256, info.size, now_ms()};
-  db_.write([&] {
-    require_active(id);
-    db_.prepare(
-           "INSERT INTO run_artifacts(run_id, name, sha256, size, added_ms) VALUES (?, ?, ?, ?, ?) "
-           "ON CONFLICT(run_id, name) DO UPDATE SET sha256 = excluded.sha256, size = excluded.size, "
-           "added_ms = excluded.added_ms")
-        .bind_all(id, a.name, a.sha256, static_cast<std::int64_t>(a.size), a.added_ms)
-        .run();
-  });
+  record_artifact(id, a);
   return a;
 }
 

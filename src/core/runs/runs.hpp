@@ -156,6 +156,8 @@ class Runs {
   RunInfo get_by_id(const std::string& id);
   // The run must exist and not be ended; called inside a write transaction.
   void require_active(const std::string& id);
+  // Stores (or replaces) the artifact row of an active run.
+  void record_artifact(const std::string& id, const Artifact& a);
   store::Db& db_;
   store::ObjectStore* objects_;
 };
