@@ -58,8 +58,9 @@ int run_power(Context& ctx, const stats::PowerRequest& req) {
 }  // namespace
 
 void add_experiment_commands(CLI::App& app, Context& ctx) {
-  auto* exp = app.add_subcommand("experiment", "Prompt A/B experiments: sample sizes, tests and winners");
+  auto* exp = app.add_subcommand("experiment", "Experiments: training runs, prompt A/B sample sizes, tests and winners");
   exp->require_subcommand(1);
+  add_train_commands(*exp, ctx);
 
   auto req = std::make_shared<stats::PowerRequest>();
   auto* power = exp->add_subcommand("power", "Units per variant needed to detect a change in pass rate");

@@ -26,6 +26,9 @@ void add_audit_commands(CLI::App& app, Context& ctx);
 void add_trace_commands(CLI::App& app, Context& ctx);
 void add_pii_commands(CLI::App& app, Context& ctx);
 void add_torch_commands(CLI::App& app, Context& ctx);
+// Subcommands that live in cmd_train.cpp: `experiment run` and `torch predict`.
+void add_train_commands(CLI::App& experiment, Context& ctx);
+void add_torch_predict_command(CLI::App& torch_cmd, Context& ctx);
 void add_completion_commands(CLI::App& app, Context& ctx);
 
 // Builds the whole command tree (also used by the completion generator).

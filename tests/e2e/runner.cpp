@@ -15,6 +15,7 @@
 //   json /pointer size N           ... is an array/object of N elements
 //   < text                         one line of stdin for the next $ (repeatable)
 //   fake-llm                       start tests/fake_llm for this case; its URL is $FAKE_LLM
+//   requires torch                 skip the case in a build without MLOPS_WITH_TORCH
 //
 // A command line ending in '\' continues on the next line.
 #include <gtest/gtest.h>
@@ -44,6 +45,7 @@ struct Step {
 struct Case {
   std::vector<Step> steps;
   bool fake_llm = false;
+  bool requires_torch = false;
 };
 
 Case parse_case(const fs::path& file) {
@@ -59,6 +61,10 @@ Case parse_case(const fs::path& file) {
     if (line.empty() || line[0] == '#') continue;
     if (line == "fake-llm") {
       c.fake_llm = true;
+      continue;
+    }
+    if (line == "requires torch") {
+      c.requires_torch = true;
       continue;
     }
     if (line.rfind("env ", 0) == 0) {
@@ -129,6 +135,9 @@ TEST_P(CaseTest, Runs) {
   auto c = parse_case(file);
   const auto& steps = c.steps;
   ASSERT_FALSE(steps.empty()) << file << " has no commands";
+#ifndef MLOPS_HAVE_TORCH
+  if (c.requires_torch) GTEST_SKIP() << "built without MLOPS_WITH_TORCH";
+#endif
   std::unique_ptr<testing::FakeLlmServer> fake;
   std::string case_env;
   if (c.fake_llm) {

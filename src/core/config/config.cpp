@@ -56,6 +56,8 @@ const std::vector<KeyInfo>& known_keys() {
       {"llm.cache.ttl", "How long a cached response stays fresh (0 = forever)", "7d", {}},
       {"eval.grader", "Provider that grades llm-rubric assertions, e.g. openai:gpt-4o-mini", "", {}},
       {"torch.helper", "Path of the mlopsctl-torch helper (default: beside the binary)", "", {}},
+      {"torch.model_plugin", "Path of mlopsctl-torch-model.so, the TorchScript runtime of predict and serve (default: beside the binary)",
+       "", {}},
       {"pii.rules", "Custom PII detectors: a list of {id, regex, keywords, validator, confidence}", "", {}},
       {"pii.exclude", "Globs that pii scan skips in trees, e.g. [\"testdata/**\"]", "", {}},
       {"pii.json_keys", "More JSON keys whose values pii mask --json-keys hides", "", {}},
