@@ -342,11 +342,11 @@ TrainResult run(const TrainConfig& config, const RunOptions& options, TrainObser
             em.improved = ev.value("improved", false);
             for (const char* k : {"train_loss", "val_loss", "val_accuracy", "val_rmse", "val_mae"})
               if (ev.contains(k) && ev[k].is_number()) em.values[k] = ev[k].get<double>();
-            nlohmann::json line_j = {{"epoch", em.epoch},
-                                     {"epoch_seconds", em.epoch_seconds},
-                                     {"data_seconds", em.data_seconds},
-                                     {"improved", em.improved}};
+            nlohmann::ordered_json line_j = {{"epoch", em.epoch}};
             for (const auto& [k, v] : em.values) line_j[k] = v;
+            line_j["epoch_seconds"] = em.epoch_seconds;
+            line_j["data_seconds"] = em.data_seconds;
+            line_j["improved"] = em.improved;
             epochs_file.line(line_j.dump());
             epoch_sum += em.epoch_seconds;
             data_sum += em.data_seconds;
