@@ -148,7 +148,7 @@ nlohmann::json read_rows(const std::string& input, const fs::path& cwd) {
   }
   auto whole = nlohmann::json::parse(text, nullptr, false);
   if (!whole.is_discarded()) return whole;
-  auto t = data::parse_jsonl(text, name);  // names the bad line
+  (void)data::parse_jsonl(text, name);  // throws naming the first bad line
   nlohmann::json rows = nlohmann::json::array();
   for (const auto& line : util::split(text, '\n'))
     if (!util::trim(line).empty()) rows.push_back(nlohmann::json::parse(line));

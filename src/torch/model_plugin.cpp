@@ -2,6 +2,7 @@
 // src/core/torch/model_abi.h, with the same row encoding as training
 // (data/preprocess.hpp, linked in).
 #include <torch/script.h>
+#include <torch/version.h>
 
 #include <cstdlib>
 #include <cstring>
@@ -138,7 +139,8 @@ __attribute__((visibility("default"))) int mlops_torch_model_predict(mlops_torch
     } else {
       out = nlohmann::json::array();
       const float* p = y.data_ptr<float>();
-      for (std::size_t r = 0; r < count; ++r) out.push_back(std::vector<float>(p + r * y.size(1), p + (r + 1) * y.size(1)));
+      const auto w = static_cast<std::size_t>(y.size(1));
+      for (std::size_t r = 0; r < count; ++r) out.push_back(std::vector<float>(p + r * w, p + (r + 1) * w));
     }
     *output = copy(out.dump());
     return MLOPS_TORCH_MODEL_OK;

@@ -107,7 +107,7 @@ RawTable parse_jsonl(const std::string& bytes, const std::string& name) {
     auto obj = nlohmann::json::parse(text, nullptr, false);
     if (obj.is_discarded()) {
       try {
-        (void)nlohmann::json::parse(text);
+        obj = nlohmann::json::parse(text);
       } catch (const nlohmann::json::parse_error& e) {
         throw ConfigError(where + ": not valid JSON (" + parse_message(e) + ")", "write one JSON object per line");
       }

@@ -1,6 +1,7 @@
 #include "data/preprocess.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <cmath>
 #include <cstdlib>
@@ -148,8 +149,9 @@ std::vector<float> Preprocessor::encode_json(const nlohmann::json& rows, std::si
       else
         throw UsageError(where + ": feature '" + features[i].name + "' holds " + it->type_name() +
                          ", expected a number, bool or string");
-      if (features[i].type == ColumnType::categorical && it != row.end() && it->is_boolean())
-        cells[i] = Cell::of(std::string(it->get<bool>() ? "true" : "false"));
+      // A category is matched by its text: 1 in JSON is the "1" of a CSV file.
+      if (features[i].type == ColumnType::categorical && it != row.end() && (it->is_boolean() || it->is_number()))
+        cells[i] = Cell::of(it->dump());
     }
     encode(cells, out.data() + r * width(), where);
   }

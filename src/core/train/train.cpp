@@ -287,7 +287,7 @@ TrainResult run(const TrainConfig& config, const RunOptions& options, TrainObser
     meta.data = d.summary();
     meta.data["data_seconds"] = data_seconds;
     write_json(dir / "config.json",
-               {{"hash", meta.config_hash}, {"config", config.canonical()}, {"source", config.data.source.path}});
+               {{"hash", meta.config_hash}, {"config", config.canonical()}, {"source", config.data.source.path.string()}});
     write_json(dir / "data.json", meta.data);
     write_json(dir / "preprocess.json", d.preprocess.to_json());
     auto [checkpoint, resume_epoch] = options.resume ? latest_checkpoint(dir) : std::pair<fs::path, int>{{}, 0};
@@ -303,8 +303,8 @@ TrainResult run(const TrainConfig& config, const RunOptions& options, TrainObser
             {"mode", config.early_stopping->mode},
             {"min_delta", config.early_stopping->min_delta}};
     nlohmann::json request = {
-        {"data", tensors},
-        {"dir", dir / "checkpoints"},
+        {"data", tensors.string()},
+        {"dir", (dir / "checkpoints").string()},
         {"task", d.preprocess.task == data::Task::classification ? "classification" : "regression"},
         {"outputs", d.preprocess.task == data::Task::classification ? d.preprocess.classes.size() : 1},
         {"target_scaling", {{"mean", d.preprocess.target_mean}, {"std", d.preprocess.target_std}}},
