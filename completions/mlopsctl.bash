@@ -12,7 +12,7 @@ _mlopsctl() {
   for w in "${COMP_WORDS[@]:1:COMP_CWORD-1}"; do
     case "$w" in -*) continue ;; esac
     case "${cmdpath:+$cmdpath }$w" in
-      "init"|"status"|"doctor"|"version"|"config"|"config get"|"config set"|"config unset"|"config list"|"config keys"|"prompt"|"prompt commit"|"prompt list"|"prompt show"|"prompt log"|"prompt diff"|"prompt rollback"|"prompt deploy"|"prompt labels"|"prompt render"|"prompt submit"|"prompt approve"|"prompt reject"|"remote"|"remote add"|"remote list"|"remote push"|"remote pull"|"cost"|"cost report"|"cost pricing"|"cost pricing list"|"cost pricing set"|"cost budget"|"cost budget set"|"cost budget list"|"cost budget rm"|"llm"|"llm call"|"llm providers"|"cache"|"cache stats"|"cache clear"|"eval"|"eval run"|"eval list"|"eval show"|"eval compare"|"eval history"|"experiment"|"experiment power"|"pii"|"pii scan"|"pii mask"|"pii rules"|"audit"|"audit log"|"audit verify"|"trace"|"trace list"|"trace show"|"torch"|"torch info"|"completion") cmdpath="${cmdpath:+$cmdpath }$w" ;;
+      "init"|"status"|"doctor"|"version"|"config"|"config get"|"config set"|"config unset"|"config list"|"config keys"|"prompt"|"prompt commit"|"prompt list"|"prompt show"|"prompt log"|"prompt diff"|"prompt rollback"|"prompt deploy"|"prompt labels"|"prompt render"|"prompt submit"|"prompt approve"|"prompt reject"|"remote"|"remote add"|"remote list"|"remote push"|"remote pull"|"cost"|"cost report"|"cost pricing"|"cost pricing list"|"cost pricing set"|"cost budget"|"cost budget set"|"cost budget list"|"cost budget rm"|"llm"|"llm call"|"llm providers"|"cache"|"cache stats"|"cache clear"|"eval"|"eval run"|"eval list"|"eval show"|"eval compare"|"eval history"|"experiment"|"experiment run"|"experiment power"|"pii"|"pii scan"|"pii mask"|"pii rules"|"audit"|"audit log"|"audit verify"|"trace"|"trace list"|"trace show"|"torch"|"torch info"|"torch predict"|"completion") cmdpath="${cmdpath:+$cmdpath }$w" ;;
     esac
   done
   local words
@@ -67,7 +67,8 @@ _mlopsctl() {
     "eval show") words='--help -h --failures' ;;
     "eval compare") words='--help -h' ;;
     "eval history") words='--help -h --limit -n' ;;
-    "experiment") words='power --help -h' ;;
+    "experiment") words='run power --help -h' ;;
+    "experiment run") words='--help -h --out --resume' ;;
     "experiment power") words='--help -h --baseline --mde --alpha --power --ratio --one-sided' ;;
     "pii") words='scan mask rules --help -h' ;;
     "pii scan") words='--help -h --format --show-values --min-confidence --types --exclude --no-gitignore --binary --baseline --write-baseline --jobs -j' ;;
@@ -79,8 +80,9 @@ _mlopsctl() {
     "trace") words='list show --help -h' ;;
     "trace list") words='--help -h --limit -n --since' ;;
     "trace show") words='--help -h' ;;
-    "torch") words='info --help -h' ;;
+    "torch") words='info predict --help -h' ;;
     "torch info") words='--help -h' ;;
+    "torch predict") words='--help -h --preprocess --input -i' ;;
     "completion") words='--help -h' ;;
   esac
   COMPREPLY=($(compgen -W "$words" -- "$cur"))

@@ -10,6 +10,8 @@
 
 #include <torch/torch.h>
 
+#include <time.h>
+
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -27,6 +29,12 @@ namespace fs = std::filesystem;
 namespace {
 
 using Clock = std::chrono::steady_clock;
+
+double cpu_seconds(clockid_t clock) {
+  timespec ts{};
+  ::clock_gettime(clock, &ts);
+  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
+}
 
 struct SplitTensors {
   at::Tensor x, y;
@@ -209,7 +217,8 @@ void train(const nlohmann::json& req) {
   const fs::path best_path = dir / "best.pt";
   for (int epoch = state.epoch + 1; epoch <= epochs && !stopped_early; ++epoch) {
     auto t0 = Clock::now();
-    double data_seconds = 0;
+    const double cpu0 = cpu_seconds(CLOCK_PROCESS_CPUTIME_ID);
+    double data_seconds = 0, data_cpu = 0;
     net->train();
     // Per-epoch seeds make a resumed run repeat exactly what the uninterrupted one would.
     torch::manual_seed(seed * 1000003ULL + static_cast<uint64_t>(epoch));
@@ -218,10 +227,12 @@ void train(const nlohmann::json& req) {
     double loss_sum = 0;
     for (int64_t start = 0; start < data.train.rows; start += batch) {
       auto d0 = Clock::now();
+      const double dc0 = cpu_seconds(CLOCK_THREAD_CPUTIME_ID);
       auto idx = perm.slice(0, start, std::min(start + batch, data.train.rows));
       auto xb = data.train.x.index_select(0, idx);
       auto yb = data.train.y.index_select(0, idx);
       data_seconds += std::chrono::duration<double>(Clock::now() - d0).count();
+      data_cpu += cpu_seconds(CLOCK_THREAD_CPUTIME_ID) - dc0;
       opt->zero_grad();
       auto loss = loss_of(net->forward(xb), yb);
       loss.backward();
@@ -259,6 +270,8 @@ void train(const nlohmann::json& req) {
     ev["checkpoint"] = (dir / checkpoint_name(epoch)).string();
     ev["data_seconds"] = data_seconds;
     ev["epoch_seconds"] = std::chrono::duration<double>(Clock::now() - t0).count();
+    ev["data_cpu_seconds"] = data_cpu;
+    ev["cpu_seconds"] = cpu_seconds(CLOCK_PROCESS_CPUTIME_ID) - cpu0;
     emit(ev);
     if (early && state.bad_epochs >= patience) {
       stopped_early = true;

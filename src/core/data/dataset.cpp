@@ -1,5 +1,7 @@
 #include "data/dataset.hpp"
 
+#include <time.h>
+
 #include <algorithm>
 #include <cmath>
 #include <set>
@@ -61,7 +63,15 @@ nlohmann::json Dataset::summary() const {
           {"source_sha256", source_sha256},
           {"data_hash", data_hash},
           {"load_seconds", load_time.count()},
-          {"prepare_seconds", prepare_time.count()}};
+          {"prepare_seconds", prepare_time.count()},
+          {"load_cpu_seconds", load_cpu_seconds},
+          {"prepare_cpu_seconds", prepare_cpu_seconds}};
+}
+
+double thread_cpu_seconds() {
+  timespec ts{};
+  ::clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
 }
 
 std::vector<std::size_t> split_permutation(std::size_t n, std::uint64_t seed) {
@@ -169,6 +179,7 @@ Typed type_column(const DatasetSpec& spec, const RawTable& t, std::size_t index,
 
 Dataset prepare_dataset(const DatasetSpec& spec, const RawTable& t) {
   auto started = std::chrono::steady_clock::now();
+  const double cpu_started = thread_cpu_seconds();
   if (spec.target.empty()) throw ConfigError("data.target is not set", "name the column the model predicts");
   const double ratio_sum = spec.split.train + spec.split.validation + spec.split.test;
   for (double r : {spec.split.train, spec.split.validation, spec.split.test})
@@ -332,7 +343,11 @@ Dataset prepare_dataset(const DatasetSpec& spec, const RawTable& t) {
         else
           cells[k] = Cell::of(c.number[r]);
       }
-      p.encode(cells, out.x.data() + i * width, t.where(r));
+      try {
+        p.encode(cells, out.x.data() + i * width, "row");
+      } catch (const Error& e) {  // the row's place is only spelled out when needed
+        throw ConfigError(t.where(r) + std::string(e.what()).substr(3), e.hint());
+      }
       if (spec.task == Task::classification) {
         auto it = std::lower_bound(p.classes.begin(), p.classes.end(), *tcells[r]);
         out.y[i] = static_cast<float>(it - p.classes.begin());
@@ -365,15 +380,19 @@ Dataset prepare_dataset(const DatasetSpec& spec, const RawTable& t) {
   }
   d.data_hash = util::sha256_hex("mlopsctl-data/1\n" + spec.canonical().dump() + "\n" + t.source_sha256);
   d.prepare_time = std::chrono::steady_clock::now() - started;
+  d.prepare_cpu_seconds = thread_cpu_seconds() - cpu_started;
   return d;
 }
 
 Dataset load_dataset(const DatasetSpec& spec) {
   auto started = std::chrono::steady_clock::now();
+  const double cpu_started = thread_cpu_seconds();
   auto table = make_loader(spec.source)->read();
   auto loaded = std::chrono::steady_clock::now();
+  const double cpu_loaded = thread_cpu_seconds();
   Dataset d = prepare_dataset(spec, table);
   d.load_time = loaded - started;
+  d.load_cpu_seconds = cpu_loaded - cpu_started;
   return d;
 }
 

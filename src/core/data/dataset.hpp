@@ -82,10 +82,16 @@ struct Dataset {
   // sha256 of "mlopsctl-data/1\n" + canonical spec JSON + "\n" + source_sha256.
   std::string data_hash;
   std::chrono::duration<double> load_time{}, prepare_time{};
+  // CPU time of this thread for the same two steps (the machine's load does
+  // not inflate it, unlike the wall times above).
+  double load_cpu_seconds = 0, prepare_cpu_seconds = 0;
 
   // Columns, rows, splits and hashes for reports and run metadata.
   nlohmann::json summary() const;
 };
+
+// CPU seconds used by the calling thread so far.
+double thread_cpu_seconds();
 
 // Permutation of 0..n-1 described above.
 std::vector<std::size_t> split_permutation(std::size_t n, std::uint64_t seed);

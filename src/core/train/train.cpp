@@ -278,6 +278,7 @@ TrainResult run(const TrainConfig& config, const RunOptions& options, TrainObser
   bool started_observer = false;
   try {
     auto t0 = std::chrono::steady_clock::now();
+    const double cpu0 = data::thread_cpu_seconds();
     auto d = data::load_dataset(config.data);
     std::string positive;
     if (d.preprocess.task == data::Task::classification) positive = resolve_positive(d.preprocess, config.positive);
@@ -286,6 +287,7 @@ TrainResult run(const TrainConfig& config, const RunOptions& options, TrainObser
     meta.data_hash = d.data_hash;
     meta.data = d.summary();
     meta.data["data_seconds"] = data_seconds;
+    meta.data["data_cpu_seconds"] = data::thread_cpu_seconds() - cpu0;
     write_json(dir / "config.json",
                {{"hash", meta.config_hash}, {"config", config.canonical()}, {"source", config.data.source.path.string()}});
     write_json(dir / "data.json", meta.data);
@@ -339,6 +341,8 @@ TrainResult run(const TrainConfig& config, const RunOptions& options, TrainObser
             em.epoch = ev.value("epoch", 0);
             em.epoch_seconds = ev.value("epoch_seconds", 0.0);
             em.data_seconds = ev.value("data_seconds", 0.0);
+            em.cpu_seconds = ev.value("cpu_seconds", 0.0);
+            em.data_cpu_seconds = ev.value("data_cpu_seconds", 0.0);
             em.improved = ev.value("improved", false);
             for (const char* k : {"train_loss", "val_loss", "val_accuracy", "val_rmse", "val_mae"})
               if (ev.contains(k) && ev[k].is_number()) em.values[k] = ev[k].get<double>();
@@ -346,6 +350,8 @@ TrainResult run(const TrainConfig& config, const RunOptions& options, TrainObser
             for (const auto& [k, v] : em.values) line_j[k] = v;
             line_j["epoch_seconds"] = em.epoch_seconds;
             line_j["data_seconds"] = em.data_seconds;
+            line_j["cpu_seconds"] = em.cpu_seconds;
+            line_j["data_cpu_seconds"] = em.data_cpu_seconds;
             line_j["improved"] = em.improved;
             epochs_file.line(line_j.dump());
             epoch_sum += em.epoch_seconds;

@@ -47,7 +47,8 @@ struct EpochMetrics {
   int epoch = 0;  // 1-based
   // train_loss, val_loss, val_accuracy (classification) or val_rmse, val_mae (regression).
   std::map<std::string, double> values;
-  double epoch_seconds = 0, data_seconds = 0;
+  double epoch_seconds = 0, data_seconds = 0;  // wall time: the epoch, and batch assembly in it
+  double cpu_seconds = 0, data_cpu_seconds = 0;  // CPU time (all helper threads; batch assembly)
   bool improved = false;  // the early-stopping metric improved (best.pt rewritten)
 };
 
