@@ -122,17 +122,25 @@ Typed type_column(const DatasetSpec& spec, const RawTable& t, std::size_t index,
   const auto& cells = t.cells[index];
   const std::size_t n = t.rows();
   std::unordered_set<std::string> na(spec.na_values.begin(), spec.na_values.end());
+  std::size_t longest_na = 0;
+  for (const auto& v : spec.na_values) longest_na = std::max(longest_na, v.size());
   c.present.resize(n);
+  c.number.resize(n);
   bool all_number = true, all_bool = true;
   std::set<std::string_view> distinct;
   for (std::size_t r = 0; r < n; ++r) {
-    c.present[r] = cells[r] && !na.count(*cells[r]);
+    c.present[r] = cells[r] && !(cells[r]->size() <= longest_na && na.count(*cells[r]));
     if (!c.present[r]) {
       ++c.report.missing;
       continue;
     }
     const std::string& s = *cells[r];
-    if (all_number && !parse_number(s)) all_number = false;
+    if (all_number) {
+      if (auto v = parse_number(s))
+        c.number[r] = *v;
+      else
+        all_number = false;
+    }
     if (all_bool && !parse_bool(s)) all_bool = false;
     if (distinct.size() <= spec.max_categories || !all_number) distinct.insert(s);
   }
@@ -150,8 +158,8 @@ Typed type_column(const DatasetSpec& spec, const RawTable& t, std::size_t index,
   } else {
     c.report.type = distinct.size() <= spec.max_categories ? ColumnType::categorical : ColumnType::text;
   }
-  if (c.report.type == ColumnType::number || c.report.type == ColumnType::boolean) {
-    c.number.resize(n);
+  // Numbers parsed during inference are kept; other typed columns parse now.
+  if ((c.report.type == ColumnType::number && !all_number) || c.report.type == ColumnType::boolean) {
     for (std::size_t r = 0; r < n; ++r) {
       if (!c.present[r]) continue;
       std::optional<double> v;

@@ -2,7 +2,7 @@
 
 #include <algorithm>
 #include <cctype>
-#include <cerrno>
+#include <charconv>
 #include <cmath>
 #include <cstdlib>
 
@@ -43,18 +43,15 @@ std::optional<bool> parse_bool(std::string_view s) {
 }
 
 std::optional<double> parse_number(std::string_view s) {
-  // strtod accepts "inf", "nan", hex and leading spaces; data files mean none of those.
+  // from_chars takes "inf", "nan" and hex floats too; data files mean none of those.
   if (s.empty() || s.size() > 64) return std::nullopt;
   for (char c : s)
     if (!(std::isdigit(static_cast<unsigned char>(c)) || c == '.' || c == '-' || c == '+' || c == 'e' || c == 'E'))
       return std::nullopt;
-  char buf[65];
-  std::copy(s.begin(), s.end(), buf);
-  buf[s.size()] = '\0';
-  char* end = nullptr;
-  errno = 0;
-  double v = std::strtod(buf, &end);
-  if (end != buf + s.size() || errno == ERANGE || !std::isfinite(v)) return std::nullopt;
+  if (s[0] == '+') s.remove_prefix(1);
+  double v = 0;
+  auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  if (ec != std::errc() || end != s.data() + s.size() || !std::isfinite(v)) return std::nullopt;
   return v;
 }
 
