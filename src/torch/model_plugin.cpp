@@ -32,9 +32,14 @@ char* copy(const std::string& s) {
   return out;
 }
 
+// The error without LibTorch's backtrace or TorchScript traceback: its last line
+// ("RuntimeError: mat1 and mat2 shapes cannot be multiplied (1x3 and 2x2)").
 std::string message(const std::exception& e) {
-  if (auto* c = dynamic_cast<const c10::Error*>(&e)) return c->what_without_backtrace();
-  return e.what();
+  std::string m = e.what();
+  if (auto* c = dynamic_cast<const c10::Error*>(&e)) m = c->what_without_backtrace();
+  while (!m.empty() && (m.back() == '\n' || m.back() == ' ')) m.pop_back();
+  if (m.find("Traceback") != std::string::npos) m = m.substr(m.rfind('\n') + 1);
+  return m;
 }
 
 struct BadInput : std::runtime_error {
@@ -122,9 +127,9 @@ __attribute__((visibility("default"))) int mlops_torch_model_predict(mlops_torch
       c10::InferenceMode guard;
       try {
         y = model->module.forward({x}).toTensor();
-      } catch (const c10::Error& e) {
+      } catch (const std::exception& e) {
         // A shape mismatch is the caller's input when no preprocess.json fixes the width.
-        if (!model->preprocess) throw BadInput(std::string("the model rejected the input: ") + e.what_without_backtrace());
+        if (!model->preprocess) throw BadInput("the model rejected the input: " + message(e));
         throw;
       }
     }
