@@ -12,7 +12,7 @@ _mlopsctl() {
   for w in "${COMP_WORDS[@]:1:COMP_CWORD-1}"; do
     case "$w" in -*) continue ;; esac
     case "${cmdpath:+$cmdpath }$w" in
-      "init"|"status"|"doctor"|"version"|"config"|"config get"|"config set"|"config unset"|"config list"|"config keys"|"prompt"|"prompt commit"|"prompt list"|"prompt show"|"prompt log"|"prompt diff"|"prompt rollback"|"prompt deploy"|"prompt labels"|"prompt render"|"prompt submit"|"prompt approve"|"prompt reject"|"remote"|"remote add"|"remote list"|"remote push"|"remote pull"|"cost"|"cost report"|"cost pricing"|"cost pricing list"|"cost pricing set"|"cost budget"|"cost budget set"|"cost budget list"|"cost budget rm"|"llm"|"llm call"|"llm providers"|"cache"|"cache stats"|"cache clear"|"eval"|"eval run"|"eval list"|"eval show"|"eval compare"|"eval history"|"experiment"|"experiment power"|"experiment run"|"experiment list"|"experiment runs"|"experiment show"|"experiment compare"|"run"|"run start"|"run log"|"run artifact"|"run artifact add"|"run end"|"model"|"model register"|"model list"|"model show"|"model promote"|"model approve"|"model archive"|"model rollback"|"model history"|"model predict"|"serve"|"pii"|"pii scan"|"pii mask"|"pii rules"|"audit"|"audit log"|"audit verify"|"trace"|"trace list"|"trace show"|"torch"|"torch info"|"completion") cmdpath="${cmdpath:+$cmdpath }$w" ;;
+      "init"|"status"|"doctor"|"version"|"config"|"config get"|"config set"|"config unset"|"config list"|"config keys"|"prompt"|"prompt commit"|"prompt list"|"prompt show"|"prompt log"|"prompt diff"|"prompt rollback"|"prompt deploy"|"prompt labels"|"prompt render"|"prompt submit"|"prompt approve"|"prompt reject"|"remote"|"remote add"|"remote list"|"remote push"|"remote pull"|"cost"|"cost report"|"cost pricing"|"cost pricing list"|"cost pricing set"|"cost budget"|"cost budget set"|"cost budget list"|"cost budget rm"|"llm"|"llm call"|"llm providers"|"cache"|"cache stats"|"cache clear"|"eval"|"eval run"|"eval list"|"eval show"|"eval compare"|"eval history"|"experiment"|"experiment run"|"experiment power"|"experiment list"|"experiment runs"|"experiment show"|"experiment compare"|"run"|"run start"|"run log"|"run artifact"|"run artifact add"|"run end"|"model"|"model register"|"model list"|"model show"|"model promote"|"model approve"|"model archive"|"model rollback"|"model history"|"model predict"|"serve"|"pii"|"pii scan"|"pii mask"|"pii rules"|"audit"|"audit log"|"audit verify"|"trace"|"trace list"|"trace show"|"torch"|"torch info"|"torch predict"|"completion") cmdpath="${cmdpath:+$cmdpath }$w" ;;
     esac
   done
   local words
@@ -67,9 +67,9 @@ _mlopsctl() {
     "eval show") words='--help -h --failures --html' ;;
     "eval compare") words='--help -h' ;;
     "eval history") words='--help -h --limit -n' ;;
-    "experiment") words='power run list runs show compare --help -h' ;;
+    "experiment") words='run power list runs show compare --help -h' ;;
+    "experiment run") words='--help -h --jobs -j --no-cache --max-retries --timeout --grader --promote-winner --fail-on-no-decision --assignments --json --markdown --html --out --resume --experiment -e' ;;
     "experiment power") words='--help -h --baseline --mde --alpha --power --ratio --one-sided' ;;
-    "experiment run") words='--help -h --jobs -j --no-cache --max-retries --timeout --grader --promote-winner --fail-on-no-decision --assignments --json --markdown --html' ;;
     "experiment list") words='--help -h' ;;
     "experiment runs") words='--help -h --status --limit -n' ;;
     "experiment show") words='--help -h --history --markdown --html' ;;
@@ -101,8 +101,9 @@ _mlopsctl() {
     "trace") words='list show --help -h' ;;
     "trace list") words='--help -h --limit -n --since' ;;
     "trace show") words='--help -h' ;;
-    "torch") words='info --help -h' ;;
+    "torch") words='info predict --help -h' ;;
     "torch info") words='--help -h' ;;
+    "torch predict") words='--help -h --preprocess --input -i' ;;
     "completion") words='--help -h' ;;
   esac
   COMPREPLY=($(compgen -W "$words" -- "$cur"))

@@ -1,3 +1,4 @@
+// experiment run (one command for every kind of experiment config) and
 // experiment power: how many units each variant of a pass-rate A/B test needs.
 #include <fmt/format.h>
 
@@ -6,8 +7,11 @@
 
 #include "cli/commands.hpp"
 #include "cli/experiment_ab.hpp"
+#include "cli/experiment_train.hpp"
 #include "cli/output.hpp"
+#include "experiment/config.hpp"
 #include "stats/power.hpp"
+#include "util/error.hpp"
 
 namespace mlops::cli {
 
@@ -56,11 +60,78 @@ int run_power(Context& ctx, const stats::PowerRequest& req) {
   return 0;
 }
 
+struct RunArgs {
+  AbRunArgs ab;
+  TrainRunArgs train;
+  std::vector<CLI::Option*> ab_only, train_only;
+};
+
+// The kind chooses the runner; an option of the other kind is a usage error
+// rather than silently ignored.
+int run_experiment(Context& ctx, const RunArgs& a) {
+  const std::string& file = a.ab.config;
+  auto kind = experiment::config_kind(file);
+  auto refuse = [&](const std::vector<CLI::Option*>& options, const char* other) {
+    for (const auto* o : options)
+      if (o->count() > 0)
+        throw UsageError(o->get_name() + " is for kind: " + other + " configs, and " + file + " has kind: " + kind,
+                         "drop " + o->get_name());
+  };
+  if (kind == "ab") {
+    refuse(a.train_only, "torch");
+    return run_ab_experiment(ctx, a.ab);
+  }
+  if (kind == "torch") {
+    refuse(a.ab_only, "ab");
+    TrainRunArgs t = a.train;
+    t.config = file;
+    return run_train(ctx, t);
+  }
+  throw ConfigError(file + ": " + (kind.empty() ? std::string("no kind:") : "kind '" + kind + "'") +
+                        "; experiment run takes kind: ab (prompt A/B experiments) or kind: torch (training)",
+                    "start the config with kind: ab or kind: torch (see examples/configs/ab-*.yaml and train-*.yaml)");
+}
+
+void add_run_command(CLI::App* exp, Context& ctx) {
+  auto a = std::make_shared<RunArgs>();
+  auto& ab = a->ab;
+  auto* run = exp->add_subcommand(
+      "run", "Run an experiment config: kind: ab compares prompt variants, kind: torch trains a model");
+  run->add_option("config", ab.config, "Experiment config (examples/configs/ab-*.yaml, train-*.yaml)")
+      ->required()
+      ->type_name("FILE");
+  auto& ao = a->ab_only;
+  ao.push_back(run->add_option("-j,--jobs", ab.jobs, "A/B: calls in flight at once (default: options.concurrency, 8)")
+                   ->check(CLI::PositiveNumber));
+  ao.push_back(run->add_flag("--no-cache", ab.no_cache, "A/B: do not answer from or write to the response cache"));
+  ao.push_back(run->add_option("--max-retries", ab.max_retries, "A/B: retries per call on 429/5xx/timeouts (llm.max_retries)"));
+  ao.push_back(run->add_option("--timeout", ab.timeout, "A/B: per-call timeout, e.g. 30s (llm.timeout)"));
+  ao.push_back(run->add_option("--grader", ab.grader, "A/B: provider that grades llm-rubric assertions (eval.grader)"));
+  ao.push_back(run->add_option("--promote-winner", ab.promote_env,
+                               "A/B: move the winner's prompt label ENV to the version it ran (governed like prompt deploy)"));
+  ao.push_back(run->add_flag("--fail-on-no-decision", ab.fail_on_no_decision, "A/B: exit 1 when there is no winner (for CI)"));
+  ao.push_back(run->add_option("--assignments", ab.assignments,
+                               "A/B: write each test's unit and arm as JSON to FILE ('-' = stdout)"));
+  ao.push_back(run->add_option("--json", ab.json_out, "A/B: write the result (experiment show -o json) to FILE"));
+  ao.push_back(run->add_option("--markdown", ab.reports.markdown,
+                               "A/B: write a Markdown summary to FILE for a pull-request comment"));
+  ao.push_back(run->add_option("--html", ab.reports.html,
+                               "A/B: write a self-contained HTML report with interval plots to FILE"));
+  auto& t = a->train;
+  auto& to = a->train_only;
+  to.push_back(run->add_option("--out", t.out, "Training: run directory (default .mlops/train/<timestamp>)")->type_name("DIR"));
+  to.push_back(run->add_flag("--resume", t.resume, "Training: continue the interrupted run in --out from its last checkpoint"));
+  to.push_back(run->add_option("-e,--experiment", t.experiment,
+                               "Training: experiment the tracked run belongs to (default $MLOPS_EXPERIMENT, else the config's name)"));
+  on_run(run, ctx, [&ctx, a] { return run_experiment(ctx, *a); });
+}
+
 }  // namespace
 
 void add_experiment_commands(CLI::App& app, Context& ctx) {
-  auto* exp = app.add_subcommand("experiment", "Prompt A/B experiments: sample sizes, tests and winners");
+  auto* exp = app.add_subcommand("experiment", "Experiments: training runs, prompt A/B sample sizes, tests and winners");
   exp->require_subcommand(1);
+  add_run_command(exp, ctx);
 
   auto req = std::make_shared<stats::PowerRequest>();
   auto* power = exp->add_subcommand("power", "Units per variant needed to detect a change in pass rate");
@@ -72,8 +143,6 @@ void add_experiment_commands(CLI::App& app, Context& ctx) {
   power->add_option("--ratio", req->ratio, "Treatment units per control unit")->default_str("1");
   power->add_flag("--one-sided", req->one_sided, "Test only for a change in the direction of --mde");
   on_run(power, ctx, [&ctx, req] { return run_power(ctx, *req); });
-
-  add_experiment_ab_commands(exp, ctx);
 }
 
 }  // namespace mlops::cli

@@ -125,11 +125,6 @@ int show_ab_run(Context& ctx, const std::string& ref, const AbReportArgs& report
 }
 
 int run_ab_experiment(Context& ctx, const AbRunArgs& a) {
-  auto kind = experiment::config_kind(a.config);
-  if (kind != "ab")
-    throw ConfigError(a.config + ": " + (kind.empty() ? std::string("no kind:") : "kind '" + kind + "'") +
-                          "; experiment run takes kind: ab (prompt A/B experiments) in this build",
-                      "add kind: ab to an A/B experiment config (see examples/configs/ab-*.yaml)");
   auto& ws = ctx.ws();
   auto cfg_ab = experiment::load_ab_config(a.config);
   // Every test is read and placed before anything is sent.
@@ -195,28 +190,6 @@ int run_ab_experiment(Context& ctx, const AbRunArgs& a) {
     return 1;
   }
   return 0;
-}
-
-void add_experiment_ab_commands(CLI::App* exp, Context& ctx) {
-  auto a = std::make_shared<AbRunArgs>();
-  auto* run = exp->add_subcommand("run", "Run an experiment config; kind: ab compares prompt variants with statistics");
-  run->add_option("config", a->config, "Experiment config (examples/configs/ab-*.yaml)")->required();
-  run->add_option("-j,--jobs", a->jobs, "Calls in flight at once (default: options.concurrency, 8)")
-      ->check(CLI::PositiveNumber);
-  run->add_flag("--no-cache", a->no_cache, "Do not answer from or write to the response cache");
-  run->add_option("--max-retries", a->max_retries, "Retries per call on 429/5xx/timeouts (llm.max_retries)");
-  run->add_option("--timeout", a->timeout, "Per-call timeout, e.g. 30s (llm.timeout)");
-  run->add_option("--grader", a->grader, "Provider that grades llm-rubric assertions (eval.grader)");
-  run->add_option("--promote-winner", a->promote_env,
-                  "Move the winner's prompt label ENV to the version it ran (governed like prompt deploy)");
-  run->add_flag("--fail-on-no-decision", a->fail_on_no_decision, "Exit 1 when there is no winner (for CI)");
-  run->add_option("--assignments", a->assignments, "Write each test's unit and arm as JSON to FILE ('-' = stdout)");
-  run->add_option("--json", a->json_out, "Write the result (experiment show -o json) to FILE");
-  run->add_option("--markdown", a->reports.markdown, "Write a Markdown summary to FILE for a pull-request comment");
-  run->add_option("--html", a->reports.html, "Write a self-contained HTML report with interval plots to FILE");
-  on_run(run, ctx, [&ctx, a] { return run_ab_experiment(ctx, *a); });
-
-  // `experiment show` is shared with tracked runs (cmd_runs.cpp), which dispatches A/B ids here.
 }
 
 }  // namespace mlops::cli

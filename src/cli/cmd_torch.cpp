@@ -30,6 +30,7 @@ void add_torch_commands(CLI::App& app, Context& ctx) {
     });
     return 0;
   });
+  add_torch_predict_command(*t, ctx);
 }
 
 }  // namespace mlops::cli

@@ -31,6 +31,8 @@ void add_audit_commands(CLI::App& app, Context& ctx);
 void add_trace_commands(CLI::App& app, Context& ctx);
 void add_pii_commands(CLI::App& app, Context& ctx);
 void add_torch_commands(CLI::App& app, Context& ctx);
+// `torch predict`, which lives with training in cmd_train.cpp.
+void add_torch_predict_command(CLI::App& torch_cmd, Context& ctx);
 void add_completion_commands(CLI::App& app, Context& ctx);
 
 // Builds the whole command tree (also used by the completion generator).

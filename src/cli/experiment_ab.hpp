@@ -1,8 +1,6 @@
 #pragma once
 // Prompt A/B runs (kind: ab) under `experiment`: entry points that let the
 // experiment command group dispatch run/show between A/B and training runs.
-#include <CLI/CLI.hpp>
-
 #include <optional>
 #include <string>
 
@@ -27,9 +25,6 @@ struct AbRunArgs {
   std::string json_out;
   AbReportArgs reports;
 };
-
-// Adds `run` to the experiment group (`show` lives with tracked runs and calls show_ab_run).
-void add_experiment_ab_commands(CLI::App* experiment, Context& ctx);
 
 // experiment run CONFIG for a kind: ab config; exit code.
 int run_ab_experiment(Context& ctx, const AbRunArgs& args);

@@ -17,6 +17,7 @@
 //   fake-llm                       start tests/fake_llm for this case; its URL is $FAKE_LLM
 //   browser                        the case needs Debian's chromium; its path is $CHROMIUM
 //                                  (skipped with MLOPS_SKIP_BROWSER=1, a failure when absent)
+//   requires torch                 skip the case in a build without MLOPS_WITH_TORCH
 //
 // A command line ending in '\' continues on the next line.
 #include <gtest/gtest.h>
@@ -49,6 +50,7 @@ struct Case {
   std::vector<Step> steps;
   bool fake_llm = false;
   bool browser = false;
+  bool requires_torch = false;
 };
 
 // chromium (or chromium-browser) on PATH; empty when there is none.
@@ -79,6 +81,10 @@ Case parse_case(const fs::path& file) {
     }
     if (line == "browser") {
       c.browser = true;
+      continue;
+    }
+    if (line == "requires torch") {
+      c.requires_torch = true;
       continue;
     }
     if (line.rfind("env ", 0) == 0) {
@@ -149,6 +155,9 @@ TEST_P(CaseTest, Runs) {
   auto c = parse_case(file);
   const auto& steps = c.steps;
   ASSERT_FALSE(steps.empty()) << file << " has no commands";
+#ifndef MLOPS_HAVE_TORCH
+  if (c.requires_torch) GTEST_SKIP() << "built without MLOPS_WITH_TORCH";
+#endif
   std::string case_env;
   if (c.browser) {
     const char* skip = std::getenv("MLOPS_SKIP_BROWSER");

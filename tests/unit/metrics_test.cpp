@@ -12,6 +12,7 @@
 #include "metrics/fairness.hpp"
 #include "metrics/json.hpp"
 #include "metrics/ranking.hpp"
+#include "metrics/regression.hpp"
 #include "metrics/schema.hpp"
 #include "metrics/text.hpp"
 #include "util/error.hpp"
@@ -374,6 +375,22 @@ TEST(Fairness, CountsAndUndefinedInputs) {
   EXPECT_FALSE(r.passes_four_fifths);  // b selects nobody while a selects everyone
   EXPECT_THROW(fairness_report({"a"}, {"1"}, {}, "1"), UndefinedMetric);
   EXPECT_THROW(fairness_report({}, {}, {}, "1"), UndefinedMetric);
+}
+
+TEST(Regression, MatchesScikitLearnDocumentedExample) {
+  // sklearn.metrics docs: y_true = [3, -0.5, 2, 7], y_pred = [2.5, 0.0, 2, 8]
+  // mean_squared_error 0.375, mean_absolute_error 0.5, r2_score 0.9486081370449679.
+  auto r = regression_report({3, -0.5, 2, 7}, {2.5, 0.0, 2, 8});
+  EXPECT_DOUBLE_EQ(r.rmse, std::sqrt(0.375));
+  EXPECT_DOUBLE_EQ(r.mae, 0.5);
+  EXPECT_NEAR(r.r2, 0.9486081370449679, 1e-15);
+  EXPECT_EQ(r.samples, 4u);
+  // Constant truth: 1 for a perfect prediction, 0 otherwise (sklearn's force_finite).
+  EXPECT_EQ(regression_report({2, 2}, {2, 2}).r2, 1.0);
+  EXPECT_EQ(regression_report({2, 2}, {1, 3}).r2, 0.0);
+  EXPECT_THROW(regression_report({1, 2}, {1}), UndefinedMetric);
+  EXPECT_THROW(regression_report({}, {}), UndefinedMetric);
+  EXPECT_THROW(regression_report({1, std::nan("")}, {1, 2}), UndefinedMetric);
 }
 
 }  // namespace

@@ -60,6 +60,8 @@ const std::vector<KeyInfo>& known_keys() {
        "openai:text-embedding-3-large)",
        "", {}},
       {"torch.helper", "Path of the mlopsctl-torch helper (default: beside the binary)", "", {}},
+      {"torch.model_plugin", "Path of mlopsctl-torch-model.so, the TorchScript runtime of predict and serve (default: beside the binary)",
+       "", {}},
       {"pii.rules", "Custom PII detectors: a list of {id, regex, keywords, validator, confidence}", "", {}},
       {"pii.exclude", "Globs that pii scan skips in trees, e.g. [\"testdata/**\"]", "", {}},
       {"pii.json_keys", "More JSON keys whose values pii mask --json-keys hides", "", {}},

@@ -16,9 +16,7 @@ std::unique_ptr<Model> Loaders::load(const LoadContext& ctx) const {
     throw RuntimeError("cannot load " + ctx.version.name + " version " + std::to_string(ctx.version.version) +
                            ": no loader for models of kind '" + ctx.version.kind + "' (this build has: " +
                            util::join(kinds(), ", ") + ")",
-                       ctx.version.kind == "torch" || ctx.version.kind == "torchscript"
-                           ? "torch models are served through the mlopsctl-torch helper; build with MLOPS_WITH_TORCH=ON"
-                           : "");
+                       "");
   return it->second(ctx);
 }
 
@@ -26,6 +24,8 @@ Loaders& loaders() {
   static Loaders instance = [] {
     Loaders l;
     l.add("llm", load_llm_model);
+    l.add("torch", load_torch_model);
+    l.add("torchscript", load_torch_model);
     return l;
   }();
   return instance;

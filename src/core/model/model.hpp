@@ -83,4 +83,9 @@ std::unique_ptr<Model> load(workspace::Workspace& ws, trace::Tracer& tracer, con
 // as variables and sends it to the version's provider through the llm module.
 std::unique_ptr<Model> load_llm_model(const LoadContext& ctx);
 
+// The torch kinds (torch: trained by `experiment run`, objects of named
+// features in; torchscript: a registered TorchScript file, rows of numbers in),
+// run by the mlopsctl-torch-model plugin, dlopen'ed on first use.
+std::unique_ptr<Model> load_torch_model(const LoadContext& ctx);
+
 }  // namespace mlops::model

@@ -19,8 +19,10 @@ std::filesystem::path self_dir() {
   return ec ? std::filesystem::current_path() : exe.parent_path();
 }
 
-ProcessResult run_process(const std::vector<std::string>& argv, const std::string& input,
-                          std::optional<std::chrono::milliseconds> timeout) {
+namespace {
+
+ProcessResult run(const std::vector<std::string>& argv, const std::string& input,
+                  std::optional<std::chrono::milliseconds> timeout, const LineHandler* on_line) {
   if (argv.empty()) throw UsageError("no command to run");
   int in_pipe[2], out_pipe[2], err_pipe[2], exec_pipe[2];
   if (::pipe2(in_pipe, O_CLOEXEC) || ::pipe2(out_pipe, O_CLOEXEC) || ::pipe2(err_pipe, O_CLOEXEC) ||
@@ -100,6 +102,24 @@ ProcessResult run_process(const std::vector<std::string>& argv, const std::strin
       }
     };
     drain(out_i, out_pipe[0], r.out);
+    if (on_line) {
+      try {
+        std::size_t start = 0;
+        for (std::size_t nl; (nl = r.out.find('\n', start)) != std::string::npos; start = nl + 1)
+          (*on_line)(std::string_view(r.out).substr(start, nl - start));
+        r.out.erase(0, start);
+        if (out_pipe[0] < 0 && !r.out.empty()) {
+          (*on_line)(r.out);
+          r.out.clear();
+        }
+      } catch (...) {
+        ::kill(pid, SIGKILL);
+        for (int fd : {in_pipe[1], out_pipe[0], err_pipe[0]})
+          if (fd >= 0) ::close(fd);
+        ::waitpid(pid, nullptr, 0);
+        throw;
+      }
+    }
     drain(err_i, err_pipe[0], r.err);
     if (in_i >= 0 && (fds[in_i].revents & (POLLOUT | POLLERR | POLLHUP))) {
       ssize_t w = ::write(in_pipe[1], input.data() + written, input.size() - written);
@@ -116,7 +136,20 @@ ProcessResult run_process(const std::vector<std::string>& argv, const std::strin
   int status = 0;
   ::waitpid(pid, &status, 0);
   if (!r.timed_out && WIFEXITED(status)) r.exit_code = WEXITSTATUS(status);
+  if (WIFSIGNALED(status)) r.signal = WTERMSIG(status);
   return r;
+}
+
+}  // namespace
+
+ProcessResult run_process(const std::vector<std::string>& argv, const std::string& input,
+                          std::optional<std::chrono::milliseconds> timeout) {
+  return run(argv, input, timeout, nullptr);
+}
+
+ProcessResult run_process_lines(const std::vector<std::string>& argv, const std::string& input,
+                                const LineHandler& on_line) {
+  return run(argv, input, std::nullopt, &on_line);
 }
 
 }  // namespace mlops::util
