@@ -81,7 +81,7 @@ _mlopsctl() {
     "run artifact add") words='--help -h --name --run' ;;
     "run end") words='--help -h --run --status' ;;
     "model") words='register list show promote approve archive rollback history predict --help -h' ;;
-    "model register") words='--help -h --run --file --artifact --kind --prompt --provider --description -d' ;;
+    "model register") words='--help -h --run --file --artifact --kind --prompt --provider --features --entity-key --features-loader --features-query --description -d' ;;
     "model list") words='--help -h' ;;
     "model show") words='--help -h' ;;
     "model promote") words='--help -h --to --reason -m' ;;

@@ -9,6 +9,7 @@
 #include "cli/prompt_args.hpp"
 #include "cli/run_args.hpp"
 #include "eval/csv.hpp"
+#include "model/features.hpp"
 #include "model/model.hpp"
 #include "registry/registry.hpp"
 #include "util/error.hpp"
@@ -30,6 +31,7 @@ struct ModelArgs {
   std::string prompt;
   std::string provider;
   std::string artifact;
+  std::string features, entity_key, features_loader, features_query;
   std::string description;
   int version = 0;
   std::string alias;
@@ -87,6 +89,15 @@ int model_register(Context& ctx, const ModelArgs& a) {
       throw UsageError("give --run RUN, --file FILE or --kind llm --prompt P --provider ID",
                        "e.g. mlopsctl model register churn --run 3f2a…");
     if (!a.provider.empty()) throw UsageError("--provider is for llm models (with --prompt)");
+  }
+  if (!a.features.empty()) {
+    auto root = ctx.ws().paths().root;
+    auto fspec = model::make_feature_spec(a.entity_key, ctx.cwd() / a.features, a.features_loader, a.features_query,
+                                          root);
+    (void)model::FeatureTable::load(fspec, root);  // a source that cannot serve fails here, not in the server
+    req.spec["features"] = fspec.to_json();
+  } else if (!a.entity_key.empty() || !a.features_loader.empty() || !a.features_query.empty()) {
+    throw UsageError("--entity-key, --features-loader and --features-query go with --features SOURCE");
   }
   auto v = registry_of(ctx).register_version(req);
   emit(ctx, registry::to_json(v), [&](std::ostream& os, bool) {
@@ -431,6 +442,12 @@ void add_model_commands(CLI::App& app, Context& ctx) {
       ->check(CLI::IsMember({"torch", "torchscript", "llm"}));
   reg->add_option("--prompt", a->prompt, "For llm models: stored prompt NAME[@LABEL|@VERSION] (pinned at register)");
   reg->add_option("--provider", a->provider, "For llm models: PROVIDER:MODEL to call");
+  reg->add_option("--features", a->features,
+                  "Feature source (CSV, JSONL, JSON, SQLite) looked up by --entity-key before each prediction")
+      ->type_name("FILE");
+  reg->add_option("--entity-key", a->entity_key, "Request field and source column naming an entity, e.g. user_id");
+  reg->add_option("--features-loader", a->features_loader, "csv, jsonl, json or sqlite (default: from the extension)");
+  reg->add_option("--features-query", a->features_query, "For an SQLite source: the read-only query");
   reg->add_option("--description,-d", a->description, "What this version is");
   on_run(reg, ctx, [&ctx, a] { return model_register(ctx, *a); });
 

@@ -1,5 +1,7 @@
 #include "model/model.hpp"
 
+#include "model/features.hpp"
+
 #include "util/text.hpp"
 
 namespace mlops::model {
@@ -44,7 +46,10 @@ std::unique_ptr<Model> load(workspace::Workspace& ws, trace::Tracer& tracer, con
                          "run 'mlopsctl doctor' to check the workspace");
     artifact = ws.objects().path_of(*v.artifact_sha256);
   }
-  return loaders().load(LoadContext{ws, tracer, v, artifact});
+  auto m = loaders().load(LoadContext{ws, tracer, v, artifact});
+  if (v.spec.is_object() && v.spec.contains("features"))
+    m = with_features(std::move(m), FeatureSpec::from_json(v.spec["features"]), ws.paths().root);
+  return m;
 }
 
 }  // namespace mlops::model
