@@ -15,17 +15,7 @@
 namespace mlops::data {
 namespace {
 
-// The message of the ConfigError that `fn` throws (fails the test when none).
-template <class Fn>
-std::string error_of(Fn fn) {
-  try {
-    fn();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  ADD_FAILURE() << "no error thrown";
-  return {};
-}
+using testing::error_of;
 
 TEST(Csv, QuotesCrlfBomAndBlankLines) {
   auto t = parse_csv("\xEF\xBB\xBFname,note,score\r\n\"Ada, L\",\"say \"\"hi\"\"\",1.5\r\n\r\nBob,\"two\nlines\",2\n",

@@ -8,6 +8,7 @@
 #include <functional>
 #include <string>
 
+#include "util/error.hpp"
 #include "util/fs.hpp"
 
 namespace mlops::testing {
@@ -31,6 +32,19 @@ class ScratchDir {
  private:
   std::filesystem::path path_;
 };
+
+// The message of the mlopsctl error `fn` throws, followed by " | " and its hint
+// when `with_hint`; fails the test when nothing is thrown.
+template <class Fn>
+std::string error_of(Fn fn, bool with_hint = false) {
+  try {
+    fn();
+  } catch (const Error& e) {
+    return with_hint ? std::string(e.what()) + " | " + e.hint() : std::string(e.what());
+  }
+  ADD_FAILURE() << "no error thrown";
+  return {};
+}
 
 // Runs work(i) in `n` forked processes at once and expects each to finish
 // without throwing. Processes, not threads: that is what the store must survive.

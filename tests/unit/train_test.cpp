@@ -17,16 +17,7 @@
 namespace mlops::train {
 namespace {
 
-template <class Fn>
-std::string error_of(Fn fn) {
-  try {
-    fn();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  ADD_FAILURE() << "no error thrown";
-  return {};
-}
+using testing::error_of;
 
 const std::string k_minimal = "kind: torch\ndata:\n  source: d.csv\n  target: y\n";
 
