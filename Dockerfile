@@ -15,7 +15,7 @@ RUN if [ "$WITH_TORCH" = OFF ]; then export MLOPS_SKIP_TORCH=1; fi \
       -DMLOPS_WITH_TORCH=$WITH_TORCH \
  && ninja -C /build \
  && DESTDIR=/out cmake --install /build --prefix /usr/local \
- && if [ -x /build/bin/mlopsctl-torch ]; then install -m 755 /build/bin/mlopsctl-torch /out/usr/local/bin/; fi
+ && mkdir -p /out/usr/local/lib/mlopsctl
 
 FROM debian:bookworm-slim
 ARG WITH_TORCH=ON
@@ -24,6 +24,9 @@ RUN apt-get update \
  && if [ "$WITH_TORCH" = ON ]; then apt-get install -y --no-install-recommends libtorch1.13; fi \
  && rm -rf /var/lib/apt/lists/*
 COPY --from=build /out/usr/local/bin/ /usr/local/bin/
+# mlopsctl-torch-model.so, which model predict and serve dlopen for torch and
+# TorchScript models (empty when built WITH_TORCH=OFF).
+COPY --from=build /out/usr/local/lib/mlopsctl/ /usr/local/lib/mlopsctl/
 RUN useradd --system --home /workspace mlops
 USER mlops
 WORKDIR /workspace
