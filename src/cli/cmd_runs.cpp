@@ -6,6 +6,7 @@
 #include "cli/experiment_ab.hpp"
 #include "cli/output.hpp"
 #include "cli/run_args.hpp"
+#include "experiment/runs.hpp"
 #include "runs/plot.hpp"
 #include "util/error.hpp"
 #include "util/fs.hpp"
@@ -50,28 +51,41 @@ std::string status_cell(const std::string& s, bool color) {
 
 int experiment_list(Context& ctx) {
   auto list = runs_of(ctx).experiments();
+  auto ab = experiment::AbRuns(ctx.ws().db()).experiments();
+  auto iso = [](std::int64_t ms) { return util::format_rfc3339(ms * 1'000'000); };
   nlohmann::json j = nlohmann::json::array();
   for (const auto& e : list)
     j.push_back({{"name", e.name},
+                 {"kind", "runs"},
                  {"runs", e.runs},
                  {"by_status", e.by_status},
-                 {"created", util::format_rfc3339(e.created_ms * 1'000'000)},
-                 {"last_run",
-                  e.last_start_ms ? nlohmann::json(util::format_rfc3339(*e.last_start_ms * 1'000'000)) : nlohmann::json(nullptr)}});
+                 {"created", iso(e.created_ms)},
+                 {"last_run", e.last_start_ms ? nlohmann::json(iso(*e.last_start_ms)) : nlohmann::json(nullptr)}});
+  // Prompt A/B experiments (experiment run with kind: ab) are listed too.
+  for (const auto& e : ab)
+    j.push_back({{"name", e.name},
+                 {"kind", "ab"},
+                 {"runs", e.runs},
+                 {"by_status", e.by_status},
+                 {"created", iso(e.first_ms)},
+                 {"last_run", iso(e.last_ms)}});
   emit(ctx, j, [&](std::ostream& os, bool color) {
-    if (list.empty()) {
+    if (j.empty()) {
       os << "no experiments yet: start a run with 'mlopsctl run start --experiment NAME'\n";
       return;
     }
-    Table t({"EXPERIMENT", "RUNS", "RUNNING", "FINISHED", "FAILED", "KILLED", "LAST RUN"});
-    auto count = [](const runs::ExperimentSummary& e, const char* s) {
-      auto it = e.by_status.find(s);
-      return std::to_string(it == e.by_status.end() ? 0 : it->second);
-    };
-    for (const auto& e : list)
-      t.add({e.name, std::to_string(e.runs), count(e, runs::k_running), count(e, runs::k_finished),
-             count(e, runs::k_failed), count(e, runs::k_killed),
-             e.last_start_ms ? short_time(*e.last_start_ms) : "-"});
+    Table t({"EXPERIMENT", "KIND", "RUNS", "RUNNING", "FINISHED", "FAILED", "OTHER", "LAST RUN"});
+    for (const auto& e : j) {
+      const auto& st = e["by_status"];
+      auto count = [&](const char* s) { return st.contains(s) ? st[s].get<std::int64_t>() : 0; };
+      std::int64_t other = e["runs"].get<std::int64_t>() - count(runs::k_running) - count(runs::k_finished) -
+                           count(runs::k_failed);
+      std::string last = e["last_run"].is_null() ? "-" : e["last_run"].get<std::string>();
+      if (last.size() >= 19) last = last.substr(0, 10) + " " + last.substr(11, 8);
+      t.add({e["name"].get<std::string>(), e["kind"].get<std::string>(), std::to_string(e["runs"].get<std::int64_t>()),
+             std::to_string(count(runs::k_running)), std::to_string(count(runs::k_finished)),
+             std::to_string(count(runs::k_failed)), std::to_string(other), last});
+    }
     t.print(os, color);
   });
   return 0;

@@ -131,6 +131,21 @@ std::vector<AbRun> AbRuns::list(std::size_t limit, const std::optional<std::stri
   return out;
 }
 
+std::vector<AbExperimentSummary> AbRuns::experiments() {
+  std::map<std::string, AbExperimentSummary> by_name;
+  for (const auto& r : list(0, std::nullopt)) {
+    auto& e = by_name[r.name];
+    e.name = r.name;
+    ++e.runs;
+    ++e.by_status[r.status];
+    e.first_ms = e.first_ms == 0 ? r.started_ms : std::min(e.first_ms, r.started_ms);
+    e.last_ms = std::max(e.last_ms, r.started_ms);
+  }
+  std::vector<AbExperimentSummary> out;
+  for (auto& [_, e] : by_name) out.push_back(std::move(e));
+  return out;
+}
+
 json to_json(const AbRun& r) {
   json arms = r.summary.value("arms", json::array());
   for (auto& a : arms)

@@ -2,6 +2,7 @@
 // A/B experiment runs in the workspace database (tables ab_runs, ab_arms): the
 // run, its arms and the eval run holding each arm's results.
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -36,6 +37,14 @@ struct AbRun {
   std::vector<ArmLink> arms;
 };
 
+// The A/B runs of one experiment name, for `experiment list`.
+struct AbExperimentSummary {
+  std::string name;
+  std::int64_t runs = 0;
+  std::map<std::string, std::int64_t> by_status;  // effective statuses
+  std::int64_t first_ms = 0, last_ms = 0;          // first and latest start
+};
+
 class AbRuns {
  public:
   explicit AbRuns(store::Db& db) : db_(db) {}
@@ -49,6 +58,8 @@ class AbRuns {
   // running whose owner process on this host is gone reads as interrupted.
   AbRun get(const std::string& ref);
   std::vector<AbRun> list(std::size_t limit, const std::optional<std::string>& name);
+  // One summary per experiment name, by name.
+  std::vector<AbExperimentSummary> experiments();
 
  private:
   store::Db& db_;
