@@ -378,7 +378,7 @@ void Client::flush() {
   bool spill = ended_spans_.size() >= k_spans_held;
   if (pending_records_.empty() && pending_cache_.empty() && pending_hits_.empty() && !spill) return;
   db_.write([&] {
-    for (const auto& rec : pending_records_) ledger_.record(rec);
+    ledger_.record_batch(pending_records_);
     for (const auto& c : pending_cache_) cache_.put(c.key, c.provider, c.model, c.response, c.now_ms);
     for (const auto& [key, when] : pending_hits_) cache_.count_hit(key, when);
     if (spill && trace_enabled_) tracer_.write_spans(db_, ended_spans_);
