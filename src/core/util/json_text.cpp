@@ -6,10 +6,11 @@
 
 namespace mlops::util {
 
-void append_json_string(std::string& out, std::string_view s) {
+bool append_json_string(std::string& out, std::string_view s) {
   static const char* const k_hex = "0123456789abcdef";
   out += '"';
   std::size_t i = 0, run = 0;  // bytes [run, i) are copied as they are
+  bool valid = true;
   auto flush = [&] { out.append(s.data() + run, i - run); };
   while (i < s.size()) {
     auto c = static_cast<unsigned char>(s[i]);
@@ -20,6 +21,7 @@ void append_json_string(std::string& out, std::string_view s) {
         continue;
       }
       flush();
+      valid = false;
       out += "\xEF\xBF\xBD";
       i += 1;
       run = i;
@@ -62,6 +64,7 @@ void append_json_string(std::string& out, std::string_view s) {
   }
   flush();
   out += '"';
+  return valid;
 }
 
 std::string& JsonObjectWriter::begin(std::string_view key) {

@@ -13,8 +13,10 @@ namespace mlops::util {
 
 // Appends `s` as a JSON string as nlohmann's dump() does: " and \ escaped, control
 // characters as \b \f \n \r \t or \u00xx, every other byte as it is. Invalid UTF-8
-// (which dump() refuses with an exception) is written with each bad byte as U+FFFD.
-void append_json_string(std::string& out, std::string_view s);
+// (which dump() refuses with an exception) is written with each bad byte as U+FFFD,
+// and the result is false: text that must identify its input (a cache key) must
+// not go on with it, as two inputs may then read the same.
+bool append_json_string(std::string& out, std::string_view s);
 
 // An object whose members arrive in any order and are written sorted by key
 // (byte order), as nlohmann's std::map-backed objects dump. Keys must be distinct
