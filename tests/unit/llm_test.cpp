@@ -553,6 +553,33 @@ TEST(Cache, KeyTextIsTheDocumentDumpByteForByte) {
   EXPECT_THROW(cache_document(p, bad), json::type_error);
 }
 
+TEST(OpenAiBody, IsTheDocumentDumpByteForByte) {
+  std::mt19937_64 rng(12);
+  const std::vector<std::string> pieces = {"hi", " ", "\"q\"", "\\", "\n", std::string(1, '\0'), "\x1f", "é", "😀"};
+  auto text = [&] {
+    std::string s;
+    for (std::size_t n = rng() % 6; n > 0; --n) s += pieces[rng() % pieces.size()];
+    return s;
+  };
+  for (int round = 0; round < 3000; ++round) {
+    ChatRequest rq;
+    rq.model = text();
+    for (std::size_t n = rng() % 4; n > 0; --n) rq.messages.push_back({text(), text()});
+    if (rng() % 2) rq.temperature = static_cast<double>(rng() % 2000) / 1000;
+    if (rng() % 2) rq.max_tokens = static_cast<int>(rng() % 100000);
+    if (rng() % 3 == 0) rq.top_p = static_cast<double>(rng() % 1000) / 999;
+    for (std::size_t n = rng() % 3; n > 0; --n) rq.stop.push_back(text());
+    json body = {{"model", rq.model}, {"messages", json::array()}};
+    for (const auto& m : rq.messages) body["messages"].push_back({{"role", m.role}, {"content", m.content}});
+    if (rq.temperature) body["temperature"] = *rq.temperature;
+    if (rq.max_tokens) body["max_tokens"] = *rq.max_tokens;
+    if (rq.top_p) body["top_p"] = *rq.top_p;
+    if (!rq.stop.empty()) body["stop"] = rq.stop;
+    ASSERT_EQ(openai_chat_body(rq), body.dump()) << round;
+  }
+  EXPECT_THROW(openai_chat_body(req("m", {{"user", "a\xff"}}, 0.0, 1)), json::type_error);
+}
+
 TEST(Cache, StoredAnswerIsTheDocumentDump) {
   testing::ScratchDir dir("cache");
   store::Db db(dir / "state.db", store::Db::Mode::create);
