@@ -128,6 +128,31 @@ std::vector<CallResult> Client::call_many(const std::vector<CallJob>& jobs,
     if (on_done) on_done(i, results[i]);
   };
 
+  // The cache lookups of a batch in one read transaction rather than one each
+  // (a lookup outside a transaction opens and closes its own): the keys are
+  // worked out as the loop below does, and a job that fails to resolve here is
+  // left to the loop, which reports it in order as before.
+  std::vector<std::optional<ChatResponse>> prefetched;
+  if (opts_.use_cache && jobs.size() > 1) {
+    prefetched.resize(jobs.size());
+    db_.read([&] {
+      for (std::size_t i = 0; i < jobs.size(); ++i) {
+        try {
+          auto [name, model] = split_provider_id(jobs[i].provider_id);
+          ChatRequest rq = jobs[i].request;
+          if (rq.model.empty()) rq.model = model;
+          Provider& p = provider(name);
+          if (rq.model.empty() && p.settings().type == "echo") rq.model = "echo";
+          if (p.settings().type != "echo" && p.settings().type != "exec" && rq.model.empty()) continue;
+          keys[i] = cache_key(p.settings(), rq);
+          prefetched[i] = cache_.get(keys[i], now, false);
+        } catch (...) {
+          keys[i].clear();
+        }
+      }
+    });
+  }
+
   for (std::size_t i = 0; i < jobs.size(); ++i) {
     const CallJob& job = jobs[i];
     CallResult& r = results[i];
@@ -151,8 +176,14 @@ std::vector<CallResult> Client::call_many(const std::vector<CallJob>& jobs,
         throw UsageError("no model given for provider '" + name + "'", "write " + name + ":MODEL, e.g. openai:gpt-4o-mini");
 
       if (opts_.use_cache) {
-        keys[i] = cache_key(p.settings(), rq);
-        if (auto hit = cache_.get(keys[i], now, false)) {
+        std::optional<ChatResponse> hit;
+        if (!prefetched.empty() && !keys[i].empty()) {
+          hit = std::move(prefetched[i]);
+        } else {
+          keys[i] = cache_key(p.settings(), rq);
+          hit = cache_.get(keys[i], now, false);
+        }
+        if (hit) {
           pending_hits_.emplace_back(keys[i], now);  // counted with the ledger rows, not a write per hit
           r.response = std::move(*hit);
           r.cache_hit = true;
