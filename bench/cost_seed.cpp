@@ -1,6 +1,6 @@
 // mlops-cost-seed: fills a workspace's cost ledger with synthetic LLM calls for
 // bench/run-cost-report, fast, through the same code path as `llm call`
-// (cost::Ledger::record, whose trigger keeps the hourly rollups).
+// (cost::Ledger::record_batch, which keeps the hourly and daily rollups).
 //
 //   mlops-cost-seed DIR [--rows N] [--days D] [--batch B] [--seed S]
 //                       [--measure-record N] [--quiet]
@@ -182,12 +182,12 @@ int main(int argc, char** argv) {
     auto t0 = Clock::now();
     for (long long done = 0; done < rows;) {
       long long n = std::min(batch, rows - done);
-      db.write([&] {
-        for (long long i = 0; i < n; ++i)
-          ledger.record(
-              maker.make(start + static_cast<std::int64_t>(static_cast<double>(done + i) / static_cast<double>(rows) *
-                                                           static_cast<double>(span))));
-      });
+      std::vector<cost::CallRecord> calls;
+      calls.reserve(static_cast<std::size_t>(n));
+      for (long long i = 0; i < n; ++i)
+        calls.push_back(maker.make(start + static_cast<std::int64_t>(static_cast<double>(done + i) /
+                                                                     static_cast<double>(rows) * static_cast<double>(span))));
+      ledger.record_batch(calls);
       done += n;
       if (!quiet && (done % (rows / 10 > 0 ? rows / 10 : 1) < n || done == rows)) {
         double s = std::chrono::duration<double>(Clock::now() - t0).count();

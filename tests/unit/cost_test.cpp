@@ -1,5 +1,10 @@
 #include <gtest/gtest.h>
 
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmath>
 #include <random>
 
 #include <nlohmann/json.hpp>
@@ -320,6 +325,247 @@ TEST_F(LedgerTest, DaysAreUtcDaysInOrder) {
   EXPECT_EQ(r.rows[1].key, "2026-11-20");
   EXPECT_EQ(r.rows[2].key, "2026-11-21");
   EXPECT_DOUBLE_EQ(*r.rows[2].totals.cost_usd(), 2);
+}
+
+// ---- rollups kept per write batch (schema v8) --------------------------------
+
+// llm_rollup as it stands, and as the former per-row trigger would have built it
+// from llm_calls: one text line per rollup row, in key order.
+std::string rollup_table(store::Db& db) {
+  std::string out;
+  auto st = db.prepare(
+      "SELECT dim, grain, bucket, k1, k2, calls, errors, cache_hits, tokens_in, tokens_out, tokens_cache_read, "
+      "tokens_cache_write, unknown_price_calls, cost_nusd FROM llm_rollup ORDER BY dim, grain, bucket, k1, k2");
+  while (st.step()) {
+    for (int i = 0; i < 14; ++i) out += (i ? "|" : "") + st.get_text(i);
+    out += "\n";
+  }
+  return out;
+}
+
+std::string rollup_recomputed(store::Db& db) {
+  std::string out;
+  auto st = db.prepare(
+      "SELECT d.dim, g.grain, c.ts_ms / g.grain AS bucket, d.k1, d.k2, count(*), sum(c.status <> 'ok'), "
+      "sum(c.cache_hit != 0), sum(c.input_tokens), sum(c.output_tokens), sum(c.cache_read_tokens), "
+      "sum(c.cache_write_tokens), sum(c.cost_usd IS NULL), "
+      "sum(coalesce(CAST(round(c.cost_usd * 1e9) AS INTEGER), 0)) "
+      "FROM llm_calls c JOIN (SELECT id, 'model' AS dim, provider AS k1, model AS k2 FROM llm_calls "
+      "  UNION ALL SELECT id, 'prompt', coalesce(prompt, ''), '' FROM llm_calls "
+      "  UNION ALL SELECT id, 'eval', coalesce(eval_id, ''), '' FROM llm_calls) d ON d.id = c.id "
+      "JOIN (SELECT 3600000 AS grain UNION ALL SELECT 86400000) g "
+      "GROUP BY 1, 2, 3, 4, 5 ORDER BY 1, 2, 3, 4, 5");
+  while (st.step()) {
+    for (int i = 0; i < 14; ++i) out += (i ? "|" : "") + st.get_text(i);
+    out += "\n";
+  }
+  return out;
+}
+
+// A random call over ~3 days from `start`: errors, cache hits, unknown prices,
+// prompts with versions, evals, costs on half-nano-dollar edges.
+CallRecord random_call(std::mt19937_64& rng, std::int64_t start) {
+  static const std::vector<std::string> models = {"gpt-4o", "gpt-4o-mini", "claude-sonnet-4", "mystery"};
+  static const std::vector<std::string> statuses = {"ok", "ok", "ok", "ok", "timeout", "rate_limit", "server", "budget"};
+  CallRecord c;
+  c.ts_ms = start + static_cast<std::int64_t>(rng() % (3 * k_day_ms));
+  c.model = models[rng() % models.size()];
+  c.provider = c.model.rfind("claude", 0) == 0 ? "anthropic" : (rng() % 5 ? "openai" : "local");
+  if (rng() % 4) {
+    c.prompt = "p" + std::to_string(rng() % 5);
+    c.prompt_version = static_cast<int>(rng() % 3) + 1;
+  }
+  if (rng() % 3 == 0) c.eval_id = "e" + std::to_string(rng() % 3);
+  if (rng() % 7 == 0) c.experiment_id = "x1";
+  c.status = statuses[rng() % statuses.size()];
+  c.cache_hit = c.status == "ok" && rng() % 6 == 0;
+  if (!c.cache_hit && c.status == "ok")
+    c.usage = {static_cast<std::int64_t>(rng() % 5000), static_cast<std::int64_t>(rng() % 900),
+               static_cast<std::int64_t>(rng() % 300), static_cast<std::int64_t>(rng() % 50)};
+  switch (rng() % 6) {
+    case 0:
+      break;  // unknown price
+    case 1:
+      c.cost_usd = 0.0;
+      break;
+    case 2:
+      c.cost_usd = (static_cast<double>(rng() % 1000) + 0.5) * 1e-9;  // on a rounding edge
+      break;
+    default:
+      c.cost_usd = static_cast<double>(rng() % 100000) / 7e6;
+  }
+  if (c.model == "mystery") c.cost_usd.reset();
+  return c;
+}
+
+TEST_F(LedgerTest, RollupsEqualARecomputationAfterMixedBatches) {
+  Ledger l(*db_);
+  std::mt19937_64 rng(7);
+  const std::int64_t start = utc("2026-11-19T22:10:00Z");
+  int rows = 0;
+  for (int b = 0; b < 60; ++b) {
+    std::vector<CallRecord> batch(static_cast<std::size_t>(rng() % 200));
+    for (auto& c : batch) c = random_call(rng, start);
+    rows += static_cast<int>(batch.size());
+    switch (b % 3) {
+      case 0:
+        l.record_batch(batch);
+        break;
+      case 1:  // one call at a time, as `llm call` does
+        for (const auto& c : batch) l.record(c);
+        break;
+      default:  // several batches in the caller's transaction, as a client flush inside an eval
+        db_->write([&] {
+          std::size_t half = batch.size() / 2;
+          l.record_batch(std::vector<CallRecord>(batch.begin(), batch.begin() + static_cast<long>(half)));
+          l.record_batch(std::vector<CallRecord>(batch.begin() + static_cast<long>(half), batch.end()));
+        });
+    }
+  }
+  ASSERT_EQ(db_->query_int("SELECT count(*) FROM llm_calls"), rows);
+  // Several hours and days, every dimension: a real mix, not one bucket.
+  EXPECT_GT(db_->query_int("SELECT count(DISTINCT bucket) FROM llm_rollup WHERE grain = 86400000"), 2);
+  EXPECT_GT(db_->query_int("SELECT count(DISTINCT bucket) FROM llm_rollup WHERE grain = 3600000"), 48);
+  EXPECT_GT(db_->query_int("SELECT sum(errors) FROM llm_rollup WHERE dim = 'eval'"), 0);
+  EXPECT_GT(db_->query_int("SELECT sum(cache_hits) FROM llm_rollup WHERE dim = 'prompt'"), 0);
+  EXPECT_GT(db_->query_int("SELECT sum(unknown_price_calls) FROM llm_rollup WHERE dim = 'model'"), 0);
+  std::string got = rollup_table(*db_);
+  EXPECT_EQ(got, rollup_recomputed(*db_));
+  // Every call lands once per dim and grain.
+  EXPECT_EQ(db_->query_int("SELECT sum(calls) FROM llm_rollup"), 6LL * rows);
+}
+
+TEST_F(LedgerTest, ABatchUpsertsEachRollupKeyOnce) {
+  std::vector<CallRecord> batch;
+  for (int i = 0; i < 128; ++i) batch.push_back(call(k_sat + i, "gpt-4o", 0.001));
+  auto rows = rollup_rows(batch.data(), batch.size());
+  ASSERT_EQ(rows.size(), 6u);  // model, prompt, eval x hour, day
+  for (const auto& r : rows) {
+    EXPECT_EQ(r.totals.calls, 128);
+    EXPECT_EQ(r.totals.cost_nusd, 128 * 1000000);
+    EXPECT_EQ(r.totals.tokens_in, 128 * 100);
+  }
+  EXPECT_EQ(rows[0].dim, "model");
+  EXPECT_EQ(rows[0].k1, "openai");
+  EXPECT_EQ(rows[0].k2, "gpt-4o");
+  EXPECT_EQ(rows[0].grain, k_hour_ms);
+  EXPECT_EQ(rows[0].bucket, k_sat / k_hour_ms);
+}
+
+TEST_F(LedgerTest, CostsRoundToNanoDollarsAsSqliteDoes) {
+  std::mt19937_64 rng(3);
+  std::vector<double> costs = {0, 0.5e-9, 1.5e-9, 2.5e-9, 0.49999999999999994e-9, 1e-9 * 0.49999999999999994,
+                               123.4567890125, 1e9, 1e10, 1e12, -0.5e-9, -2.5e-9, -1.25};
+  for (int i = 0; i < 2000; ++i) costs.push_back(static_cast<double>(rng() % 10000000) / 1e9 + 0.5e-9);
+  for (int i = 0; i < 500; ++i) costs.push_back(std::ldexp(static_cast<double>(rng() % 1000000), -20 - static_cast<int>(rng() % 20)));
+  auto st = db_->prepare("SELECT CAST(round(?1 * 1e9) AS INTEGER)");
+  for (double c : costs) {
+    st.reset();
+    st.bind(1, c);
+    ASSERT_TRUE(st.step());
+    EXPECT_EQ(cost_nusd(c), st.get_int(0)) << std::hexfloat << c;
+  }
+}
+
+TEST_F(LedgerTest, ABadRowInABatchWritesNothing) {
+  Ledger l(*db_);
+  l.record(call(k_sat, "gpt-4o", 0.5));
+  std::string before = rollup_table(*db_);
+  std::vector<CallRecord> batch = {call(k_sat + 1, "gpt-4o", 0.25), call(k_sat + 2, "gpt-4o", 0.25)};
+  batch[1].status = "teapot";
+  EXPECT_THROW(l.record_batch(batch), UsageError);
+  EXPECT_EQ(db_->query_int("SELECT count(*) FROM llm_calls"), 1);
+  EXPECT_EQ(rollup_table(*db_), before);
+  // A caller's transaction that fails after the batch takes rows and rollups back together.
+  batch[1].status = "ok";
+  EXPECT_THROW(db_->write([&] {
+    l.record_batch(batch);
+    throw RuntimeError("the caller fails after the ledger wrote");
+  }),
+               RuntimeError);
+  EXPECT_EQ(db_->query_int("SELECT count(*) FROM llm_calls"), 1);
+  EXPECT_EQ(rollup_table(*db_), before);
+  l.record_batch(batch);
+  EXPECT_EQ(rollup_table(*db_), rollup_recomputed(*db_));
+  EXPECT_EQ(db_->query_int("SELECT calls FROM llm_rollup WHERE dim = 'model' AND grain = 3600000"), 3);
+}
+
+// A writer killed (SIGKILL) between and inside its transactions leaves rows and
+// rollups in step: they are written in the same transaction.
+TEST_F(LedgerTest, KillNineNeverLeavesRollupsAndRowsOutOfStep) {
+  for (int attempt = 0; attempt < 3; ++attempt) {
+    pid_t pid = fork();
+    ASSERT_GE(pid, 0);
+    if (pid == 0) {
+      try {
+        store::Db db(dir_ / "state.db");
+        Ledger l(db);
+        std::mt19937_64 rng(static_cast<std::uint64_t>(attempt) + 100);
+        const std::int64_t start = utc("2026-11-19T22:10:00Z");
+        for (;;) {
+          std::vector<CallRecord> batch(500);
+          for (auto& c : batch) c = random_call(rng, start);
+          l.record_batch(batch);
+        }
+      } catch (...) {
+      }
+      _exit(1);
+    }
+    // Wait until the child has written something, then kill it mid-stream.
+    for (int i = 0; i < 2000 && db_->query_int("SELECT count(*) FROM llm_calls") < 1000 * (attempt + 1); ++i)
+      usleep(2000);
+    usleep(static_cast<useconds_t>(3000 + attempt * 7000));
+    kill(pid, SIGKILL);
+    int status = 0;
+    waitpid(pid, &status, 0);
+    ASSERT_TRUE(WIFSIGNALED(status)) << "the writer stopped before it was killed";
+  }
+  store::Db after(dir_ / "state.db");
+  EXPECT_GT(after.query_int("SELECT count(*) FROM llm_calls"), 0);
+  EXPECT_EQ(rollup_table(after), rollup_recomputed(after));
+}
+
+// A v7 database: rows already rolled up by the trigger. Migration 8 drops the
+// trigger only; rows written after it are rolled up by the ledger, and the table
+// matches the rows throughout.
+TEST_F(LedgerTest, MigrationFromV7KeepsRollupsExact) {
+  // Turn the fresh database back into a v7 one: the shipped trigger, user_version 7.
+  std::string v3 = store::migrations().at(2).sql;
+  auto from = v3.find("CREATE TRIGGER llm_calls_rollup");
+  auto to = v3.find("END;", from);
+  ASSERT_NE(from, std::string::npos);
+  ASSERT_NE(to, std::string::npos);
+  db_->exec(v3.substr(from, to + 4 - from));
+  db_->exec("PRAGMA user_version=7");
+  std::mt19937_64 rng(11);
+  const std::int64_t start = utc("2026-11-19T22:10:00Z");
+  {  // as a v7 binary wrote: plain inserts, the trigger keeps the rollups
+    auto ins = db_->prepare(
+        "INSERT INTO llm_calls (ts_ms, provider, model, prompt, eval_id, input_tokens, output_tokens, cost_usd, "
+        "status, cache_hit) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)");
+    db_->write([&] {
+      for (int i = 0; i < 400; ++i) {
+        CallRecord c = random_call(rng, start);
+        ins.reset();
+        ins.bind_all(c.ts_ms, c.provider, c.model, c.prompt, c.eval_id, c.usage.input_tokens, c.usage.output_tokens,
+                     c.cost_usd, c.status, static_cast<int>(c.cache_hit));
+        ins.run();
+      }
+    });
+  }
+  ASSERT_EQ(db_->query_int("SELECT sum(calls) FROM llm_rollup"), 6 * 400);
+  db_.reset();
+  db_ = std::make_unique<store::Db>(dir_ / "state.db");  // migrates to v8
+  EXPECT_EQ(db_->user_version(), 8);
+  EXPECT_EQ(db_->query_int("SELECT count(*) FROM sqlite_master WHERE type = 'trigger' AND name = 'llm_calls_rollup'"), 0);
+  EXPECT_EQ(db_->query_int("SELECT sum(calls) FROM llm_rollup"), 6 * 400) << "the migration changed the rollups";
+  Ledger l(*db_);
+  std::vector<CallRecord> batch(300);
+  for (auto& c : batch) c = random_call(rng, start);
+  l.record_batch(batch);
+  l.record(random_call(rng, start));
+  EXPECT_EQ(db_->query_int("SELECT sum(calls) FROM llm_rollup"), 6 * 701) << "a row counted twice or not at all";
+  EXPECT_EQ(rollup_table(*db_), rollup_recomputed(*db_));
 }
 
 TEST(ReportFormat, CsvQuotesPerRfc4180) {

@@ -501,6 +501,109 @@ TEST(Cache, KeyIsCanonicalAndExcludesSecrets) {
   EXPECT_EQ(cache_key(p, a).size(), 64u);
 }
 
+// The key text is written without a JSON document now; it must stay the bytes the
+// document's dump() gave, or every cache entry written before would be lost.
+std::string reference_cache_document(const ProviderSettings& p, const ChatRequest& rq) {
+  json messages = json::array();
+  for (const auto& m : rq.messages) messages.push_back({m.role, m.content});
+  json params = json::object();
+  if (rq.temperature) params["temperature"] = *rq.temperature;
+  if (rq.max_tokens) params["max_tokens"] = *rq.max_tokens;
+  if (rq.top_p) params["top_p"] = *rq.top_p;
+  if (!rq.stop.empty()) params["stop"] = rq.stop;
+  json doc = {{"v", 1},          {"provider", p.name},     {"type", p.type}, {"base_url", p.base_url},
+              {"model", rq.model}, {"messages", messages}, {"params", params}};
+  if (!rq.cache_tag.empty()) doc["tag"] = rq.cache_tag;
+  if (p.type == "http") doc["http"] = {{"path", p.path}, {"body", p.body_template}, {"response_path", p.response_path}};
+  return doc.dump();
+}
+
+TEST(Cache, KeyTextIsTheDocumentDumpByteForByte) {
+  std::mt19937_64 rng(9);
+  const std::vector<std::string> pieces = {"hi", " ", "\"q\"", "\\", "\n", "\t", std::string(1, '\0'), "\x1f", "é",
+                                           "日本", "😀", "{{ x }}", "/"};
+  auto text = [&] {
+    std::string s;
+    for (std::size_t n = rng() % 6; n > 0; --n) s += pieces[rng() % pieces.size()];
+    return s;
+  };
+  for (int round = 0; round < 3000; ++round) {
+    ProviderSettings p;
+    p.name = text();
+    p.type = std::vector<std::string>{"openai", "anthropic", "http", "ollama"}[rng() % 4];
+    p.base_url = "http://127.0.0.1:" + std::to_string(rng() % 65536) + text();
+    p.path = text();
+    p.body_template = text();
+    p.response_path = text();
+    ChatRequest rq;
+    rq.model = text();
+    for (std::size_t n = rng() % 4; n > 0; --n) rq.messages.push_back({text(), text()});
+    if (rng() % 2) rq.temperature = static_cast<double>(rng() % 2000) / 1000;
+    if (rng() % 2) rq.max_tokens = static_cast<int>(rng() % 100000);
+    if (rng() % 3 == 0) rq.top_p = static_cast<double>(rng() % 1000) / 999;
+    for (std::size_t n = rng() % 3; n > 0; --n) rq.stop.push_back(text());
+    if (rng() % 4 == 0) rq.cache_tag = "r" + std::to_string(rng() % 5);
+    ASSERT_EQ(cache_document(p, rq), reference_cache_document(p, rq)) << round;
+  }
+  // Text that is not UTF-8 is treated as before (json refuses it), never given a
+  // key that another text could share.
+  ProviderSettings p;
+  p.name = p.type = "openai";
+  ChatRequest bad = req("m", {{"user", "a\xff"}}, 0.0, 1);
+  EXPECT_THROW(cache_document(p, bad), json::type_error);
+}
+
+TEST(OpenAiBody, IsTheDocumentDumpByteForByte) {
+  std::mt19937_64 rng(12);
+  const std::vector<std::string> pieces = {"hi", " ", "\"q\"", "\\", "\n", std::string(1, '\0'), "\x1f", "é", "😀"};
+  auto text = [&] {
+    std::string s;
+    for (std::size_t n = rng() % 6; n > 0; --n) s += pieces[rng() % pieces.size()];
+    return s;
+  };
+  for (int round = 0; round < 3000; ++round) {
+    ChatRequest rq;
+    rq.model = text();
+    for (std::size_t n = rng() % 4; n > 0; --n) rq.messages.push_back({text(), text()});
+    if (rng() % 2) rq.temperature = static_cast<double>(rng() % 2000) / 1000;
+    if (rng() % 2) rq.max_tokens = static_cast<int>(rng() % 100000);
+    if (rng() % 3 == 0) rq.top_p = static_cast<double>(rng() % 1000) / 999;
+    for (std::size_t n = rng() % 3; n > 0; --n) rq.stop.push_back(text());
+    json body = {{"model", rq.model}, {"messages", json::array()}};
+    for (const auto& m : rq.messages) body["messages"].push_back({{"role", m.role}, {"content", m.content}});
+    if (rq.temperature) body["temperature"] = *rq.temperature;
+    if (rq.max_tokens) body["max_tokens"] = *rq.max_tokens;
+    if (rq.top_p) body["top_p"] = *rq.top_p;
+    if (!rq.stop.empty()) body["stop"] = rq.stop;
+    ASSERT_EQ(openai_chat_body(rq), body.dump()) << round;
+  }
+  EXPECT_THROW(openai_chat_body(req("m", {{"user", "a\xff"}}, 0.0, 1)), json::type_error);
+}
+
+TEST(Cache, StoredAnswerIsTheDocumentDump) {
+  testing::ScratchDir dir("cache");
+  store::Db db(dir / "state.db", store::Db::Mode::create);
+  ResponseCache cache(db, std::chrono::milliseconds(0));
+  ChatResponse r;
+  r.text = "line\n\"quoted\" \\ é 😀 \x01";
+  r.finish_reason = "stop";
+  r.response_model = "gpt-4o-2024";
+  r.response_id = "chatcmpl-1";
+  r.usage = {12, 7, 3, 1};
+  cache.put("k", "openai", "gpt-4o", r, 5);
+  json expected = {{"text", r.text},
+                   {"finish_reason", r.finish_reason},
+                   {"model", r.response_model},
+                   {"id", r.response_id},
+                   {"usage", {{"input", 12}, {"output", 7}, {"cache_read", 3}, {"cache_write", 1}}}};
+  EXPECT_EQ(db.query_text("SELECT response FROM llm_cache WHERE key = 'k'"), expected.dump());
+  auto back = cache.get("k", 6);
+  ASSERT_TRUE(back);
+  EXPECT_EQ(back->text, r.text);
+  EXPECT_EQ(back->usage.cache_write_tokens, 1);
+  EXPECT_EQ(back->response_id, r.response_id);
+}
+
 TEST(Cache, StoresAnswersWithTtl) {
   testing::ScratchDir dir("cache");
   store::Db db(dir / "state.db", store::Db::Mode::create);

@@ -1,6 +1,9 @@
 #include <gtest/gtest.h>
 
+#include <random>
+
 #include "trace/trace.hpp"
+#include "util/json_text.hpp"
 #include "util/error.hpp"
 #include "util/fs.hpp"
 #include "util/time.hpp"
@@ -53,6 +56,102 @@ TEST(Tracer, BuildsATreeAndFlushesIt) {
     EXPECT_THROW(get_trace(db, "zz"), UsageError);
     EXPECT_EQ(prune(db, util::now_ns() + 1), 2);
     EXPECT_EQ(span_count(db), 0);
+  }
+  std::filesystem::remove_all(dir);
+}
+
+// The direct writer must give the bytes nlohmann's dump() gives: stored span
+// attributes and cache keys (hashes of such text) must not change with it.
+TEST(JsonText, MatchesNlohmannDumpByteForByte) {
+  std::mt19937_64 rng(5);
+  const std::vector<std::string> pieces = {"a", "Z", " ", "\"", "\\", "/", "\n", "\r", "\t", "\b", "\f",
+                                           std::string(1, '\0'), "\x01", "\x1f", "\x7f", "é", "日本", "😀", "\u2028",
+                                           "{", "}", ":", ","};
+  for (int round = 0; round < 3000; ++round) {
+    std::string s;
+    for (std::size_t n = rng() % 12; n > 0; --n) s += pieces[rng() % pieces.size()];
+    std::string out;
+    util::append_json_string(out, s);
+    ASSERT_EQ(out, nlohmann::json(s).dump()) << round;
+  }
+  // Members in any order come out sorted as nlohmann's objects are.
+  std::vector<std::string> keys = {"server.port", "gen_ai.system", "error.type", "mlops.llm.attempts", "a", "b.c", "B"};
+  for (int round = 0; round < 200; ++round) {
+    std::shuffle(keys.begin(), keys.end(), rng);
+    util::JsonObjectWriter w;
+    nlohmann::json doc = nlohmann::json::object();
+    for (std::size_t k = 0; k < keys.size(); ++k) {
+      switch ((rng() + k) % 4) {
+        case 0: {
+          std::string v = pieces[rng() % pieces.size()] + pieces[rng() % pieces.size()];
+          w.string(keys[k], v);
+          doc[keys[k]] = v;
+          break;
+        }
+        case 1: {
+          auto v = static_cast<std::int64_t>(rng()) >> (rng() % 60);
+          w.integer(keys[k], v);
+          doc[keys[k]] = v;
+          break;
+        }
+        case 2:
+          w.boolean(keys[k], k % 2 == 0);
+          doc[keys[k]] = k % 2 == 0;
+          break;
+        default: {
+          double v = static_cast<double>(rng() % 100000) / 7e4;
+          w.raw(keys[k], nlohmann::json(v).dump());
+          doc[keys[k]] = v;
+        }
+      }
+    }
+    ASSERT_EQ(w.finish(), doc.dump());
+  }
+  util::JsonObjectWriter empty;
+  EXPECT_EQ(empty.finish(), "{}");
+  // Invalid UTF-8 (which dump() refuses) is written, each bad byte as U+FFFD.
+  std::string bad;
+  util::append_json_string(bad, "a\xff\xc3(b");
+  EXPECT_EQ(bad, "\"a\xEF\xBF\xBD\xEF\xBF\xBD(b\"");
+  EXPECT_TRUE(nlohmann::json::accept(bad));
+}
+
+// Pre-written attributes (the LLM client's) and DOM ones on the same span: the
+// stored row and spans() both hold the union, the DOM winning a shared key.
+TEST(Tracer, PreWrittenAttributesAreStoredAndReadLikeTheOthers) {
+  auto dir = std::filesystem::temp_directory_path() / ("mlops-trace-" + util::random_hex(4));
+  std::filesystem::create_directories(dir);
+  {
+    store::Db db(dir / "state.db", store::Db::Mode::create);
+    Tracer t;
+    auto root = t.start("root");
+    auto a = t.start("chat gpt-4o", root, "client");
+    auto b = t.start("chat mixed", root, "client");
+    util::JsonObjectWriter w;
+    w.string("gen_ai.request.model", "gpt-4o");
+    w.integer("gen_ai.usage.input_tokens", 12);
+    w.boolean("mlops.llm.cache_hit", false);
+    t.span(a).attributes_json = w.finish();
+    t.span(b).attributes_json = R"({"k":"pre","only.pre":1})";
+    t.span(b).attributes["k"] = "dom";
+    t.span(b).attributes["only.dom"] = true;
+    auto held = t.spans();
+    EXPECT_EQ(held[1].attributes,
+              nlohmann::json({{"gen_ai.request.model", "gpt-4o"}, {"gen_ai.usage.input_tokens", 12}, {"mlops.llm.cache_hit", false}}));
+    EXPECT_TRUE(held[1].attributes_json.empty());
+    EXPECT_EQ(held[2].attributes, nlohmann::json({{"k", "dom"}, {"only.pre", 1}, {"only.dom", true}}));
+    t.end(a, Status::ok);
+    t.end(b, Status::ok);
+    t.end(root, Status::ok);
+    t.flush(db);
+    auto spans = get_trace(db, t.trace_id());
+    ASSERT_EQ(spans.size(), 3u);
+    EXPECT_EQ(spans[1].attributes, held[1].attributes);
+    EXPECT_EQ(spans[2].attributes, held[2].attributes);
+    // The stored text is what dump() of the same document writes.
+    auto st = db.prepare("SELECT attributes FROM spans WHERE name = 'chat gpt-4o'");
+    ASSERT_TRUE(st.step());
+    EXPECT_EQ(st.get_text(0), held[1].attributes.dump());
   }
   std::filesystem::remove_all(dir);
 }

@@ -1,7 +1,10 @@
 #include "cost/ledger.hpp"
 
 #include <algorithm>
+#include <cmath>
+#include <limits>
 #include <map>
+#include <tuple>
 
 #include "cost/period.hpp"
 #include "util/error.hpp"
@@ -127,9 +130,60 @@ ReportRow make_row(GroupBy g, const std::pair<std::string, std::string>& key, co
 
 }  // namespace
 
+std::int64_t cost_nusd(double cost_usd) {
+  // SQLite's round(X) with no digits is (double)(sqlite_int64)(X + 0.5) for
+  // 0 <= X < LARGEST_INT64 - 1 (and the mirror image below 0); larger values
+  // are whole already, and CAST AS INTEGER saturates them.
+  constexpr double k_limit = 9223372036854775807.0 - 1;
+  double r = cost_usd * 1e9;
+  if (r >= 0 && r < k_limit) return static_cast<std::int64_t>(r + 0.5);
+  if (r < 0 && -r < k_limit) return -static_cast<std::int64_t>(-r + 0.5);
+  return r < 0 ? std::numeric_limits<std::int64_t>::min() : std::numeric_limits<std::int64_t>::max();
+}
+
+std::vector<RollupRow> rollup_rows(const CallRecord* calls, std::size_t n) {
+  // Key: dim index (model, prompt, eval), grain, bucket, k1, k2. The three dims and
+  // two grains of the former trigger, one row per distinct key.
+  static const char* const k_dims[] = {"model", "prompt", "eval"};
+  using Key = std::tuple<int, std::int64_t, std::int64_t, std::string_view, std::string_view>;
+  std::map<Key, Totals> sums;
+  static const std::string k_empty;
+  for (std::size_t i = 0; i < n; ++i) {
+    const CallRecord& c = calls[i];
+    Totals t;
+    t.calls = 1;
+    t.errors = c.status != "ok";
+    t.cache_hits = c.cache_hit;
+    t.tokens_in = c.usage.input_tokens;
+    t.tokens_out = c.usage.output_tokens;
+    t.tokens_cache_read = c.usage.cache_read_tokens;
+    t.tokens_cache_write = c.usage.cache_write_tokens;
+    // A NaN cost is stored as NULL by SQLite: an unknown price, as the row reads.
+    bool known = c.cost_usd && !std::isnan(*c.cost_usd);
+    t.unknown_price_calls = !known;
+    t.cost_nusd = known ? cost_nusd(*c.cost_usd) : 0;
+    const std::string& prompt = c.prompt ? *c.prompt : k_empty;
+    const std::string& eval = c.eval_id ? *c.eval_id : k_empty;
+    for (std::int64_t grain : {k_hour_ms, k_day_ms}) {
+      std::int64_t bucket = c.ts_ms / grain;
+      sums[Key{0, grain, bucket, c.provider, c.model}].add(t);
+      sums[Key{1, grain, bucket, prompt, k_empty}].add(t);
+      sums[Key{2, grain, bucket, eval, k_empty}].add(t);
+    }
+  }
+  std::vector<RollupRow> out;
+  out.reserve(sums.size());
+  for (const auto& [k, t] : sums)
+    out.push_back({k_dims[std::get<0>(k)], std::get<1>(k), std::get<2>(k), std::string(std::get<3>(k)),
+                   std::string(std::get<4>(k)), t});
+  return out;
+}
+
 Ledger::Ledger(store::Db& db) : db_(db) {}
 
-std::int64_t Ledger::record(const CallRecord& c) {
+namespace {
+
+void check(const CallRecord& c) {
   const auto& statuses = call_statuses();
   if (std::find(statuses.begin(), statuses.end(), c.status) == statuses.end())
     throw UsageError("cannot record an LLM call with status '" + c.status + "'",
@@ -138,22 +192,62 @@ std::int64_t Ledger::record(const CallRecord& c) {
   const Usage& u = c.usage;
   if (u.input_tokens < 0 || u.output_tokens < 0 || u.cache_read_tokens < 0 || u.cache_write_tokens < 0 || c.ts_ms < 0)
     throw UsageError("cannot record an LLM call with a negative token count or time");
-  std::int64_t id = 0;
-  db_.write([&] {
-    if (!insert_)
-      insert_.emplace(db_.prepare(
-          "INSERT INTO llm_calls (ts_ms, provider, model, prompt, prompt_version, eval_id, experiment_id, "
-          "input_tokens, output_tokens, cache_read_tokens, cache_write_tokens, cost_usd, latency_ms, status, "
-          "cache_hit, trace_id, span_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, "
-          "?16, ?17)"));
+}
+
+}  // namespace
+
+// Rows and their rollups in the caller's transaction (db_.write joins it).
+std::int64_t Ledger::insert_rows(const CallRecord* calls, std::size_t n) {
+  if (!insert_)
+    insert_.emplace(db_.prepare(
+        "INSERT INTO llm_calls (ts_ms, provider, model, prompt, prompt_version, eval_id, experiment_id, "
+        "input_tokens, output_tokens, cache_read_tokens, cache_write_tokens, cost_usd, latency_ms, status, "
+        "cache_hit, trace_id, span_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, "
+        "?16, ?17)"));
+  if (!upsert_)
+    upsert_.emplace(db_.prepare(
+        "INSERT INTO llm_rollup (dim, grain, bucket, k1, k2, calls, errors, cache_hits, tokens_in, tokens_out, "
+        "tokens_cache_read, tokens_cache_write, unknown_price_calls, cost_nusd) "
+        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14) "
+        "ON CONFLICT (dim, grain, bucket, k1, k2) DO UPDATE SET "
+        "calls = calls + excluded.calls, errors = errors + excluded.errors, "
+        "cache_hits = cache_hits + excluded.cache_hits, tokens_in = tokens_in + excluded.tokens_in, "
+        "tokens_out = tokens_out + excluded.tokens_out, "
+        "tokens_cache_read = tokens_cache_read + excluded.tokens_cache_read, "
+        "tokens_cache_write = tokens_cache_write + excluded.tokens_cache_write, "
+        "unknown_price_calls = unknown_price_calls + excluded.unknown_price_calls, "
+        "cost_nusd = cost_nusd + excluded.cost_nusd"));
+  for (std::size_t i = 0; i < n; ++i) {
+    const CallRecord& c = calls[i];
+    const Usage& u = c.usage;
     insert_->reset();
     insert_->bind_all(c.ts_ms, c.provider, c.model, c.prompt, c.prompt_version, c.eval_id, c.experiment_id,
                       u.input_tokens, u.output_tokens, u.cache_read_tokens, u.cache_write_tokens, c.cost_usd,
                       c.latency_ms, c.status, static_cast<int>(c.cache_hit), c.trace_id, c.span_id);
     insert_->run();
-    id = db_.last_insert_rowid();
-  });
+  }
+  std::int64_t last_id = db_.last_insert_rowid();
+  for (const RollupRow& r : rollup_rows(calls, n)) {
+    const Totals& t = r.totals;
+    upsert_->reset();
+    upsert_->bind_all(r.dim, r.grain, r.bucket, r.k1, r.k2, t.calls, t.errors, t.cache_hits, t.tokens_in, t.tokens_out,
+                      t.tokens_cache_read, t.tokens_cache_write, t.unknown_price_calls, t.cost_nusd);
+    upsert_->run();
+  }
+  return last_id;
+}
+
+std::int64_t Ledger::record(const CallRecord& c) {
+  check(c);
+  std::int64_t id = 0;
+  db_.write([&] { id = insert_rows(&c, 1); });
   return id;
+}
+
+void Ledger::record_batch(const std::vector<CallRecord>& calls) {
+  if (calls.empty()) return;
+  for (const auto& c : calls) check(c);
+  db_.write([&] { insert_rows(calls.data(), calls.size()); });
 }
 
 Report Ledger::report(GroupBy group_by, std::int64_t since_ms, std::int64_t until_ms) {

@@ -1,7 +1,10 @@
 #pragma once
 // The cost ledger: one row per LLM call in state.db (table llm_calls), and
-// hourly and daily rollups of it (llm_rollup) kept by a trigger in the same
-// transaction as each insert. A report over any range is exact: whole days come
+// hourly and daily rollups of it (llm_rollup) kept by the ledger in the same
+// transaction as the rows: each write batch is summed in memory and upserted once
+// per rollup key, so a killed process never leaves rows and rollups out of step
+// (schema v8 dropped the per-row trigger that did this before). Every writer of
+// llm_calls goes through Ledger. A report over any range is exact: whole days come
 // from the daily rollups, whole hours around them from the hourly ones, and the
 // partial hours at either end from the raw rows (indexed by time).
 #include <cstdint>
@@ -70,12 +73,33 @@ class Ledger {
   // caller's when one is open. Returns the row id. Throws UsageError for a
   // status outside call_statuses() or a negative token count.
   std::int64_t record(const CallRecord& call);
+  // Appends calls in one write transaction (joining the caller's when one is
+  // open): every row, then each hourly and daily rollup they touch upserted once
+  // with their sums. All rows are checked before anything is written; a bad one
+  // throws UsageError as record() does and nothing is written.
+  void record_batch(const std::vector<CallRecord>& calls);
   // Calls with since_ms <= ts_ms < until_ms, grouped; reads one snapshot.
   Report report(GroupBy group_by, std::int64_t since_ms, std::int64_t until_ms);
 
  private:
+  // Inserts the rows and upserts their rollups; returns the last row's id.
+  std::int64_t insert_rows(const CallRecord* calls, std::size_t n);
+
   store::Db& db_;
-  std::optional<store::Statement> insert_;
+  std::optional<store::Statement> insert_, upsert_;
 };
+
+// The rollup rows (dim, grain, bucket, k1, k2 and sums) that `calls` add to
+// llm_rollup, in key order: what the ledger upserts for one batch. Costs are
+// rounded to nano-dollars as SQLite's CAST(round(cost_usd * 1e9) AS INTEGER).
+struct RollupRow {
+  std::string dim;
+  std::int64_t grain = 0, bucket = 0;
+  std::string k1, k2;
+  Totals totals;
+};
+std::vector<RollupRow> rollup_rows(const CallRecord* calls, std::size_t n);
+// cost_usd in integer nano-dollars, rounded as SQLite's round() then CAST AS INTEGER.
+std::int64_t cost_nusd(double cost_usd);
 
 }  // namespace mlops::cost

@@ -3,12 +3,17 @@
 #include <nlohmann/json.hpp>
 
 #include "util/hash.hpp"
+#include "util/json_text.hpp"
 
 namespace mlops::llm {
 
 using nlohmann::json;
 
-std::string cache_document(const ProviderSettings& p, const ChatRequest& rq) {
+namespace {
+
+// The document through nlohmann: the definition of the key text, and what text
+// holding invalid UTF-8 takes (dump() refuses it with json::type_error).
+std::string cache_document_dom(const ProviderSettings& p, const ChatRequest& rq) {
   json messages = json::array();
   for (const auto& m : rq.messages) messages.push_back({m.role, m.content});
   json params = json::object();
@@ -22,6 +27,79 @@ std::string cache_document(const ProviderSettings& p, const ChatRequest& rq) {
   if (p.type == "http")  // what is sent and read back is configuration for this type
     doc["http"] = {{"path", p.path}, {"body", p.body_template}, {"response_path", p.response_path}};
   return doc.dump();  // nlohmann objects keep keys sorted: the dump is canonical
+}
+
+}  // namespace
+
+std::string cache_document(const ProviderSettings& p, const ChatRequest& rq) {
+  // The same bytes as cache_document_dom, written directly (keys in sorted order
+  // by hand): every call of a cached eval computes one.
+  std::string out;
+  std::size_t size = 160 + p.base_url.size() + rq.model.size();
+  for (const auto& m : rq.messages) size += m.role.size() + m.content.size() + 8;
+  out.reserve(size);
+  bool valid = true;
+  auto str = [&](std::string_view v) { valid = util::append_json_string(out, v) && valid; };
+  out += "{\"base_url\":";
+  str(p.base_url);
+  if (p.type == "http") {
+    out += ",\"http\":{\"body\":";
+    str(p.body_template);
+    out += ",\"path\":";
+    str(p.path);
+    out += ",\"response_path\":";
+    str(p.response_path);
+    out += '}';
+  }
+  out += ",\"messages\":[";
+  for (std::size_t i = 0; i < rq.messages.size(); ++i) {
+    out += i ? ",[" : "[";
+    str(rq.messages[i].role);
+    out += ',';
+    str(rq.messages[i].content);
+    out += ']';
+  }
+  out += "],\"model\":";
+  str(rq.model);
+  out += ",\"params\":{";
+  bool first = true;
+  auto key = [&](const char* k) {
+    if (!first) out += ',';
+    first = false;
+    out += k;
+  };
+  if (rq.max_tokens) {
+    key("\"max_tokens\":");
+    out += std::to_string(*rq.max_tokens);
+  }
+  if (!rq.stop.empty()) {
+    key("\"stop\":[");
+    for (std::size_t i = 0; i < rq.stop.size(); ++i) {
+      if (i) out += ',';
+      str(rq.stop[i]);
+    }
+    out += ']';
+  }
+  if (rq.temperature) {
+    key("\"temperature\":");
+    out += json(*rq.temperature).dump();
+  }
+  if (rq.top_p) {
+    key("\"top_p\":");
+    out += json(*rq.top_p).dump();
+  }
+  out += "},\"provider\":";
+  str(p.name);
+  if (!rq.cache_tag.empty()) {
+    out += ",\"tag\":";
+    str(rq.cache_tag);
+  }
+  out += ",\"type\":";
+  str(p.type);
+  out += ",\"v\":1}";
+  // Text that is not UTF-8 keeps its former treatment rather than a key that
+  // another text could share.
+  return valid ? out : cache_document_dom(p, rq);
 }
 
 std::string cache_key(const ProviderSettings& p, const ChatRequest& rq) {
@@ -91,16 +169,35 @@ void ResponseCache::count_hit(const std::string& key, std::int64_t now_ms) {
 
 void ResponseCache::put(const std::string& key, const std::string& provider, const std::string& model,
                         const ChatResponse& r, std::int64_t now_ms) {
-  json j = {{"text", r.text},
-            {"finish_reason", r.finish_reason},
-            {"model", r.response_model},
-            {"id", r.response_id},
-            {"usage",
-             {{"input", r.usage.input_tokens},
-              {"output", r.usage.output_tokens},
-              {"cache_read", r.usage.cache_read_tokens},
-              {"cache_write", r.usage.cache_write_tokens}}}};
-  put_raw(key, provider, model, j.dump(), now_ms);
+  // {"finish_reason","id","model","text","usage":{…}}: the bytes json::dump() gives
+  // for the same document (keys sorted), written directly.
+  std::string doc;
+  doc.reserve(128 + r.text.size() + r.response_model.size() + r.response_id.size());
+  doc += "{\"finish_reason\":";
+  bool valid = util::append_json_string(doc, r.finish_reason);
+  doc += ",\"id\":";
+  valid = util::append_json_string(doc, r.response_id) && valid;
+  doc += ",\"model\":";
+  valid = util::append_json_string(doc, r.response_model) && valid;
+  doc += ",\"text\":";
+  valid = util::append_json_string(doc, r.text) && valid;
+  doc += ",\"usage\":{\"cache_read\":" + std::to_string(r.usage.cache_read_tokens) +
+         ",\"cache_write\":" + std::to_string(r.usage.cache_write_tokens) +
+         ",\"input\":" + std::to_string(r.usage.input_tokens) + ",\"output\":" + std::to_string(r.usage.output_tokens) +
+         "}}";
+  if (!valid) {  // as before: json's own handling of text that is not UTF-8
+    json j = {{"text", r.text},
+              {"finish_reason", r.finish_reason},
+              {"model", r.response_model},
+              {"id", r.response_id},
+              {"usage",
+               {{"input", r.usage.input_tokens},
+                {"output", r.usage.output_tokens},
+                {"cache_read", r.usage.cache_read_tokens},
+                {"cache_write", r.usage.cache_write_tokens}}}};
+    doc = j.dump();
+  }
+  put_raw(key, provider, model, doc, now_ms);
 }
 
 CacheStats ResponseCache::stats(std::int64_t now_ms) {

@@ -221,7 +221,7 @@ std::vector<EmbedResult> Client::embed_many(const std::vector<EmbedJob>& jobs) {
   }
 
   db_.write([&] {
-    for (const auto& rec : records) ledger_.record(rec);
+    ledger_.record_batch(records);
     for (const auto& put : puts) cache_.put_raw(put.key, put.provider, put.model, put.document, now_ms());
     for (const auto& key : hits) cache_.count_hit(key, now);
   });

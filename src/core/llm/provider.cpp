@@ -5,6 +5,7 @@
 #include <set>
 
 #include "template/template.hpp"
+#include "util/json_text.hpp"
 #include "util/process.hpp"
 #include "util/text.hpp"
 #include "util/time.hpp"
@@ -281,23 +282,68 @@ class FastJson {
 };
 
 
+// The chat.completions body: {"max_tokens","messages":[{"content","role"}],"model",
+// "stop","temperature","top_p"}, written directly, byte for byte what dumping the
+// same json document gives (keys sorted). Text that is not UTF-8 goes through the
+// document, which refuses it as before.
+std::string openai_chat_body_dom(const ChatRequest& rq) {
+  json body = {{"model", rq.model}, {"messages", json::array()}};
+  for (const auto& m : rq.messages) body["messages"].push_back({{"role", m.role}, {"content", m.content}});
+  if (rq.temperature) body["temperature"] = *rq.temperature;
+  if (rq.max_tokens) body["max_tokens"] = *rq.max_tokens;
+  if (rq.top_p) body["top_p"] = *rq.top_p;
+  if (!rq.stop.empty()) body["stop"] = rq.stop;
+  return body.dump();
+}
+
+}  // namespace
+
+std::string openai_chat_body(const ChatRequest& rq) {
+  std::string out;
+  std::size_t size = 96 + rq.model.size();
+  for (const auto& m : rq.messages) size += m.role.size() + m.content.size() + 32;
+  out.reserve(size);
+  bool valid = true;
+  auto str = [&](std::string_view v) { valid = util::append_json_string(out, v) && valid; };
+  out += '{';
+  if (rq.max_tokens) out += "\"max_tokens\":" + std::to_string(*rq.max_tokens) + ",";
+  out += "\"messages\":[";
+  for (std::size_t i = 0; i < rq.messages.size(); ++i) {
+    out += i ? ",{\"content\":" : "{\"content\":";
+    str(rq.messages[i].content);
+    out += ",\"role\":";
+    str(rq.messages[i].role);
+    out += '}';
+  }
+  out += "],\"model\":";
+  str(rq.model);
+  if (!rq.stop.empty()) {
+    out += ",\"stop\":[";
+    for (std::size_t i = 0; i < rq.stop.size(); ++i) {
+      if (i) out += ',';
+      str(rq.stop[i]);
+    }
+    out += ']';
+  }
+  if (rq.temperature) out += ",\"temperature\":" + json(*rq.temperature).dump();
+  if (rq.top_p) out += ",\"top_p\":" + json(*rq.top_p).dump();
+  out += '}';
+  return valid ? out : openai_chat_body_dom(rq);
+}
+
+namespace {
+
 class OpenAiProvider : public Provider {
  public:
   using Provider::Provider;
   std::string system_name() const override { return "openai"; }
   HttpRequest build(const ChatRequest& rq) const override {
-    json body = {{"model", rq.model}, {"messages", json::array()}};
-    for (const auto& m : rq.messages) body["messages"].push_back({{"role", m.role}, {"content", m.content}});
-    if (rq.temperature) body["temperature"] = *rq.temperature;
-    if (rq.max_tokens) body["max_tokens"] = *rq.max_tokens;
-    if (rq.top_p) body["top_p"] = *rq.top_p;
-    if (!rq.stop.empty()) body["stop"] = rq.stop;
     HttpRequest r;
     r.url = settings_.base_url + "/chat/completions";
     r.headers = {{"Content-Type", "application/json"}};
     bool official = settings_.base_url.find("api.openai.com") != std::string::npos;
     if (auto key = api_key(official); !key.empty()) r.headers.emplace_back("Authorization", "Bearer " + key);
-    r.body = body.dump();
+    r.body = openai_chat_body(rq);
     return r;
   }
   ChatResponse parse(const HttpResponse& r) const override {

@@ -147,6 +147,9 @@ std::unique_ptr<Provider> make_provider(ProviderSettings settings, config::EnvLo
 // handling. nullopt for any other shape and for anything that is not strict JSON,
 // so the caller parses the whole document and reports exactly as before.
 std::optional<ChatResponse> parse_openai_chat_fast(std::string_view body);
+// The OpenAI chat.completions request body for `rq`: the bytes a json document of
+// it dumps to (keys sorted), written without the document.
+std::string openai_chat_body(const ChatRequest& rq);
 
 // Built-in types and configured providers, for `llm providers`.
 struct ProviderListing {

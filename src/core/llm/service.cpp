@@ -2,6 +2,7 @@
 
 #include <set>
 
+#include "util/json_text.hpp"
 #include "util/time.hpp"
 
 namespace mlops::llm {
@@ -127,6 +128,31 @@ std::vector<CallResult> Client::call_many(const std::vector<CallJob>& jobs,
     if (on_done) on_done(i, results[i]);
   };
 
+  // The cache lookups of a batch in one read transaction rather than one each
+  // (a lookup outside a transaction opens and closes its own): the keys are
+  // worked out as the loop below does, and a job that fails to resolve here is
+  // left to the loop, which reports it in order as before.
+  std::vector<std::optional<ChatResponse>> prefetched;
+  if (opts_.use_cache && jobs.size() > 1) {
+    prefetched.resize(jobs.size());
+    db_.read([&] {
+      for (std::size_t i = 0; i < jobs.size(); ++i) {
+        try {
+          auto [name, model] = split_provider_id(jobs[i].provider_id);
+          ChatRequest rq = jobs[i].request;
+          if (rq.model.empty()) rq.model = model;
+          Provider& p = provider(name);
+          if (rq.model.empty() && p.settings().type == "echo") rq.model = "echo";
+          if (p.settings().type != "echo" && p.settings().type != "exec" && rq.model.empty()) continue;
+          keys[i] = cache_key(p.settings(), rq);
+          prefetched[i] = cache_.get(keys[i], now, false);
+        } catch (...) {
+          keys[i].clear();
+        }
+      }
+    });
+  }
+
   for (std::size_t i = 0; i < jobs.size(); ++i) {
     const CallJob& job = jobs[i];
     CallResult& r = results[i];
@@ -150,8 +176,14 @@ std::vector<CallResult> Client::call_many(const std::vector<CallJob>& jobs,
         throw UsageError("no model given for provider '" + name + "'", "write " + name + ":MODEL, e.g. openai:gpt-4o-mini");
 
       if (opts_.use_cache) {
-        keys[i] = cache_key(p.settings(), rq);
-        if (auto hit = cache_.get(keys[i], now, false)) {
+        std::optional<ChatResponse> hit;
+        if (!prefetched.empty() && !keys[i].empty()) {
+          hit = std::move(prefetched[i]);
+        } else {
+          keys[i] = cache_key(p.settings(), rq);
+          hit = cache_.get(keys[i], now, false);
+        }
+        if (hit) {
           pending_hits_.emplace_back(keys[i], now);  // counted with the ledger rows, not a write per hit
           r.response = std::move(*hit);
           r.cache_hit = true;
@@ -293,39 +325,49 @@ void Client::finish(const CallJob& job, CallResult& r, Provider* p, const std::s
   trace::Span& s = tracer_.span(span);
   r.span_id = s.span_id;
   s.start_ns = end_ns - static_cast<std::int64_t>(r.latency_ms * 1e6);
-  json& a = s.attributes;
-  a["gen_ai.operation.name"] = "chat";
-  a["gen_ai.provider.name"] = r.system.empty() ? r.provider : r.system;
-  a["gen_ai.system"] = r.system.empty() ? r.provider : r.system;
-  a["gen_ai.request.model"] = r.model;
-  if (job.request.temperature) a["gen_ai.request.temperature"] = *job.request.temperature;
-  if (job.request.max_tokens) a["gen_ai.request.max_tokens"] = *job.request.max_tokens;
+  // Written straight to JSON text (the bytes nlohmann's dump() gives, keys
+  // sorted): no document per call. Tracer stores it as it is.
+  util::JsonObjectWriter a;
+  auto number = [](double v) { return json(v).dump(); };
+  const std::string& system = r.system.empty() ? r.provider : r.system;
+  a.string("gen_ai.operation.name", "chat");
+  a.string("gen_ai.provider.name", system);
+  a.string("gen_ai.system", system);
+  a.string("gen_ai.request.model", r.model);
+  if (job.request.temperature) a.raw("gen_ai.request.temperature", number(*job.request.temperature));
+  if (job.request.max_tokens) a.integer("gen_ai.request.max_tokens", *job.request.max_tokens);
   if (p && p->is_http()) {
     std::string host = url_host(p->settings().base_url);
     auto colon = host.rfind(':');
-    a["server.address"] = colon == std::string::npos ? host : host.substr(0, colon);
-    if (colon != std::string::npos) a["server.port"] = std::atoi(host.c_str() + colon + 1);
+    a.string("server.address", colon == std::string::npos ? std::string_view(host) : std::string_view(host).substr(0, colon));
+    if (colon != std::string::npos) a.integer("server.port", std::atoi(host.c_str() + colon + 1));
   }
-  a["mlops.llm.provider"] = r.provider;
-  a["mlops.llm.cache_hit"] = r.cache_hit;
-  a["mlops.llm.attempts"] = r.attempts;
-  if (job.context.prompt) a["mlops.prompt.name"] = *job.context.prompt;
-  if (job.context.prompt_version) a["mlops.prompt.version"] = *job.context.prompt_version;
-  if (job.context.eval_id) a["mlops.eval.id"] = *job.context.eval_id;
-  if (job.context.experiment_id) a["mlops.experiment.id"] = *job.context.experiment_id;
+  a.string("mlops.llm.provider", r.provider);
+  a.boolean("mlops.llm.cache_hit", r.cache_hit);
+  a.integer("mlops.llm.attempts", r.attempts);
+  if (job.context.prompt) a.string("mlops.prompt.name", *job.context.prompt);
+  if (job.context.prompt_version) a.integer("mlops.prompt.version", *job.context.prompt_version);
+  if (job.context.eval_id) a.string("mlops.eval.id", *job.context.eval_id);
+  if (job.context.experiment_id) a.string("mlops.experiment.id", *job.context.experiment_id);
   if (r.ok()) {
-    if (!r.response.response_model.empty()) a["gen_ai.response.model"] = r.response.response_model;
-    if (!r.response.response_id.empty()) a["gen_ai.response.id"] = r.response.response_id;
-    a["gen_ai.usage.input_tokens"] = r.response.usage.input_tokens;
-    a["gen_ai.usage.output_tokens"] = r.response.usage.output_tokens;
-    if (r.response.usage.cache_read_tokens) a["gen_ai.usage.cache_read.input_tokens"] = r.response.usage.cache_read_tokens;
+    if (!r.response.response_model.empty()) a.string("gen_ai.response.model", r.response.response_model);
+    if (!r.response.response_id.empty()) a.string("gen_ai.response.id", r.response.response_id);
+    a.integer("gen_ai.usage.input_tokens", r.response.usage.input_tokens);
+    a.integer("gen_ai.usage.output_tokens", r.response.usage.output_tokens);
+    if (r.response.usage.cache_read_tokens)
+      a.integer("gen_ai.usage.cache_read.input_tokens", r.response.usage.cache_read_tokens);
     if (r.response.usage.cache_write_tokens)
-      a["gen_ai.usage.cache_creation.input_tokens"] = r.response.usage.cache_write_tokens;
-    a["gen_ai.response.finish_reasons"] = json::array({r.response.finish_reason});
-    if (r.cost_usd) a["mlops.llm.cost_usd"] = *r.cost_usd;
+      a.integer("gen_ai.usage.cache_creation.input_tokens", r.response.usage.cache_write_tokens);
+    std::string& reasons = a.begin("gen_ai.response.finish_reasons");
+    reasons += '[';
+    util::append_json_string(reasons, r.response.finish_reason);
+    reasons += ']';
+    if (r.cost_usd) a.raw("mlops.llm.cost_usd", number(*r.cost_usd));
+    s.attributes_json = a.finish();
     tracer_.end(span, trace::Status::ok);
   } else {
-    a["error.type"] = error_kind_name(r.error);
+    a.string("error.type", error_kind_name(r.error));
+    s.attributes_json = a.finish();
     tracer_.end(span, trace::Status::error, r.error_message);
   }
   s.end_ns = end_ns;
@@ -378,7 +420,7 @@ void Client::flush() {
   bool spill = ended_spans_.size() >= k_spans_held;
   if (pending_records_.empty() && pending_cache_.empty() && pending_hits_.empty() && !spill) return;
   db_.write([&] {
-    for (const auto& rec : pending_records_) ledger_.record(rec);
+    ledger_.record_batch(pending_records_);
     for (const auto& c : pending_cache_) cache_.put(c.key, c.provider, c.model, c.response, c.now_ms);
     for (const auto& [key, when] : pending_hits_) cache_.count_hit(key, when);
     if (spill && trace_enabled_) tracer_.write_spans(db_, ended_spans_);

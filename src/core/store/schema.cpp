@@ -407,6 +407,13 @@ CREATE TABLE ab_arms (
 ) WITHOUT ROWID;
 CREATE INDEX ab_arms_by_eval ON ab_arms(eval_run);
 )sql"},
+      {8, R"sql(
+-- llm_rollup is now kept by cost::Ledger: each write batch of llm_calls rows is
+-- summed in memory and upserted once per (dim, grain, bucket, k1, k2), in the
+-- same transaction as the rows, instead of six upserts per row by this trigger.
+-- The rollups already hold every existing row (the trigger wrote them).
+DROP TRIGGER llm_calls_rollup;
+)sql"},
   };
   return list;
 }

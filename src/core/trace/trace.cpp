@@ -88,8 +88,16 @@ const char* k_insert_span =
 void insert_span(store::Statement& st, Span& s) {
   if (!s.end_ns) s.end_ns = util::now_ns();
   st.reset();
-  st.bind_all(s.span_id, s.trace_id, s.parent_span_id, s.name, s.kind, s.start_ns, *s.end_ns,
-              std::string(status_name(s.status)), s.status_message, s.attributes.dump())
+  // Pre-written attributes go in as they are (the same text dump() gives); only
+  // a span holding both kinds pays for a merge.
+  std::string merged;
+  if (s.attributes_json.empty())
+    merged = s.attributes.dump();
+  else if (!s.attributes.empty())
+    merged = all_attributes(s).dump();
+  std::string_view attributes = merged.empty() ? std::string_view(s.attributes_json) : std::string_view(merged);
+  st.bind_all(s.span_id, s.trace_id, s.parent_span_id, s.name, s.kind, s.start_ns, *s.end_ns, status_name(s.status),
+              s.status_message, attributes)
       .run();
 }
 
@@ -119,8 +127,22 @@ void Tracer::release(const std::vector<std::size_t>& handles) {
 std::vector<Span> Tracer::spans() const {
   std::vector<Span> out;
   out.reserve(spans_.size());
-  for (const auto& [handle, s] : spans_) out.push_back(s);
+  for (const auto& [handle, s] : spans_) {
+    out.push_back(s);
+    if (!s.attributes_json.empty()) {
+      out.back().attributes = all_attributes(s);
+      out.back().attributes_json.clear();
+    }
+  }
   return out;
+}
+
+nlohmann::json all_attributes(const Span& s) {
+  if (s.attributes_json.empty()) return s.attributes;
+  auto merged = nlohmann::json::parse(s.attributes_json, nullptr, false);
+  if (!merged.is_object()) merged = nlohmann::json::object();
+  for (const auto& [k, v] : s.attributes.items()) merged[k] = v;
+  return merged;
 }
 
 namespace {

@@ -31,7 +31,14 @@ struct Span {
   Status status = Status::unset;
   std::string status_message;
   nlohmann::json attributes = nlohmann::json::object();
+  // Attributes already written as a JSON object by a hot path that skips the
+  // document (the LLM client's GenAI attributes, util::JsonObjectWriter), stored
+  // as they are. Readers never see it apart: spans() and the stored row hold the
+  // union of these and `attributes` (which wins on a shared key).
+  std::string attributes_json;
 };
+// The span's attributes as one document: `attributes` merged over attributes_json.
+nlohmann::json all_attributes(const Span& s);
 
 // Parses "00-<32 hex trace>-<16 hex span>-<2 hex flags>"; nullopt if malformed.
 struct TraceParent {
