@@ -4,6 +4,7 @@
 #include <torch/script.h>
 #include <torch/version.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
@@ -66,6 +67,28 @@ at::Tensor raw_rows(const nlohmann::json& input) {
   return t;
 }
 
+// Runs the model on x (count rows) and returns its output as a contiguous
+// count x outputs float tensor.
+at::Tensor run(mlops_torch_model& model, const at::Tensor& x, std::size_t count) {
+  at::Tensor y;
+  {
+    c10::InferenceMode guard;
+    try {
+      y = model.module.forward({x}).toTensor();
+    } catch (const std::exception& e) {
+      // A shape mismatch is the caller's input when no preprocess.json fixes the width.
+      if (!model.preprocess) throw BadInput("the model rejected the input: " + message(e));
+      throw;
+    }
+  }
+  y = y.to(at::kFloat).contiguous();
+  if (y.dim() == 1) y = y.unsqueeze(1);
+  if (y.dim() != 2 || static_cast<std::size_t>(y.size(0)) != count)
+    throw std::runtime_error("the model returned a tensor of shape " + c10::str(y.sizes()) + " for " +
+                             std::to_string(count) + " rows");
+  return y;
+}
+
 }  // namespace
 
 extern "C" {
@@ -106,38 +129,24 @@ __attribute__((visibility("default"))) int mlops_torch_model_predict(mlops_torch
     } catch (const nlohmann::json::parse_error& e) {
       throw BadInput(std::string("input is not valid JSON: ") + e.what());
     }
-    at::Tensor x;
+    at::Tensor y;
     std::size_t count = 0;
+    std::vector<float> encoded;  // viewed by the input tensor, and by y when the model returns its input
     if (model->preprocess) {
-      std::vector<float> encoded;
       try {
         encoded = model->preprocess->encode_json(input, count);
       } catch (const mlops::Error& e) {
         throw BadInput(e.what());
       }
-      x = torch::from_blob(encoded.data(), {static_cast<int64_t>(count), static_cast<int64_t>(model->preprocess->width())},
-                           at::kFloat)
-              .clone();
+      y = run(*model, torch::from_blob(encoded.data(), {static_cast<int64_t>(count),
+                                                        static_cast<int64_t>(model->preprocess->width())},
+                                       at::kFloat),
+              count);
     } else {
-      x = raw_rows(input);
+      at::Tensor x = raw_rows(input);
       count = static_cast<std::size_t>(x.size(0));
+      y = run(*model, x, count);
     }
-    at::Tensor y;
-    {
-      c10::InferenceMode guard;
-      try {
-        y = model->module.forward({x}).toTensor();
-      } catch (const std::exception& e) {
-        // A shape mismatch is the caller's input when no preprocess.json fixes the width.
-        if (!model->preprocess) throw BadInput("the model rejected the input: " + message(e));
-        throw;
-      }
-    }
-    y = y.to(at::kFloat).contiguous();
-    if (y.dim() == 1) y = y.unsqueeze(1);
-    if (y.dim() != 2 || static_cast<std::size_t>(y.size(0)) != count)
-      throw std::runtime_error("the model returned a tensor of shape " + c10::str(y.sizes()) + " for " +
-                               std::to_string(count) + " rows");
     nlohmann::json out;
     if (model->preprocess) {
       out = model->preprocess->decode(y.data_ptr<float>(), count, static_cast<std::size_t>(y.size(1)));
@@ -154,6 +163,31 @@ __attribute__((visibility("default"))) int mlops_torch_model_predict(mlops_torch
     return MLOPS_TORCH_MODEL_BAD_INPUT;
   } catch (const std::exception& e) {
     *output = copy(message(e));
+    return MLOPS_TORCH_MODEL_FAILED;
+  }
+}
+
+__attribute__((visibility("default"))) int mlops_torch_model_forward(mlops_torch_model* model, const float* input,
+                                                                      size_t rows, size_t width, float** output,
+                                                                      size_t* outputs_per_row, char** error) {
+  try {
+    if (rows == 0 || width == 0) throw BadInput("no rows to predict");
+    // The model only reads its input (InferenceMode), so the caller's buffer is viewed, not copied.
+    at::Tensor x = torch::from_blob(const_cast<float*>(input), {static_cast<int64_t>(rows), static_cast<int64_t>(width)},
+                                    at::kFloat);
+    at::Tensor y = run(*model, x, rows);
+    const auto n = static_cast<std::size_t>(y.numel());
+    auto* out = static_cast<float*>(std::malloc(std::max<std::size_t>(1, n) * sizeof(float)));
+    if (!out) throw std::bad_alloc();
+    std::memcpy(out, y.data_ptr<float>(), n * sizeof(float));
+    *output = out;
+    *outputs_per_row = static_cast<std::size_t>(y.size(1));
+    return MLOPS_TORCH_MODEL_OK;
+  } catch (const BadInput& e) {
+    if (error) *error = copy(e.what());
+    return MLOPS_TORCH_MODEL_BAD_INPUT;
+  } catch (const std::exception& e) {
+    if (error) *error = copy(message(e));
     return MLOPS_TORCH_MODEL_FAILED;
   }
 }
@@ -180,6 +214,10 @@ __attribute__((visibility("default"))) char* mlops_torch_model_info(mlops_torch_
 
 __attribute__((visibility("default"))) void mlops_torch_model_free_string(char* s) {
   std::free(s);
+}
+
+__attribute__((visibility("default"))) void mlops_torch_model_free_floats(float* values) {
+  std::free(values);
 }
 
 __attribute__((visibility("default"))) void mlops_torch_model_free(mlops_torch_model* model) {

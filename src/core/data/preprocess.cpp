@@ -122,15 +122,14 @@ void Preprocessor::encode(const std::vector<Cell>& cells, float* out, const std:
 }
 
 std::vector<float> Preprocessor::encode_json(const nlohmann::json& rows, std::size_t& count) const {
-  const nlohmann::json single = nlohmann::json::array({rows});
-  const nlohmann::json& list = rows.is_object() ? single : rows;
-  if (!list.is_array())
+  // One object is a batch of one, read in place (no copy of the request).
+  if (!rows.is_object() && !rows.is_array())
     throw UsageError("input must be a JSON object or an array of objects keyed by feature name");
-  count = list.size();
+  count = rows.is_object() ? 1 : rows.size();
   std::vector<float> out(count * width());
   std::vector<Cell> cells(features.size());
   for (std::size_t r = 0; r < count; ++r) {
-    const auto& row = list[r];
+    const auto& row = rows.is_object() ? rows : rows[r];
     const std::string where = "row " + std::to_string(r);
     if (!row.is_object()) throw UsageError(where + ": expected an object keyed by feature name, got " + row.type_name());
     for (std::size_t i = 0; i < features.size(); ++i) {

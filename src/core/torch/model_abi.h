@@ -11,11 +11,13 @@
 #ifndef MLOPS_TORCH_MODEL_ABI_H
 #define MLOPS_TORCH_MODEL_ABI_H
 
+#include <stddef.h>
+
 #ifdef __cplusplus
 extern "C" {
 #endif
 
-#define MLOPS_TORCH_MODEL_ABI_VERSION 1
+#define MLOPS_TORCH_MODEL_ABI_VERSION 2
 
 /* predict's result codes. */
 #define MLOPS_TORCH_MODEL_OK 0
@@ -41,6 +43,17 @@ mlops_torch_model* mlops_torch_model_load(const char* model_path, const char* pr
  * Returns MLOPS_TORCH_MODEL_OK, or BAD_INPUT / FAILED with *output set to the
  * error message. */
 int mlops_torch_model_predict(mlops_torch_model* model, const char* input_json, char** output);
+
+/* The tensor math alone, for a caller that encodes rows itself with the same
+ * preprocess.json (mlopsctl does: a prediction then crosses the ABI as floats,
+ * not as JSON text parsed and printed on both sides). Runs the model on `rows` x
+ * `width` float32 inputs, row-major, and sets *output to a malloc'ed array of
+ * rows x *outputs_per_row float32 values (free it with
+ * mlops_torch_model_free_floats). Returns MLOPS_TORCH_MODEL_OK, or BAD_INPUT /
+ * FAILED with *error set to the message (freed with mlops_torch_model_free_string). */
+int mlops_torch_model_forward(mlops_torch_model* model, const float* input, size_t rows, size_t width, float** output,
+                              size_t* outputs_per_row, char** error);
+void mlops_torch_model_free_floats(float* values);
 
 /* JSON describing the model: {"abi", "model", "preprocess", "task", "inputs": [names],
  * "classes": [...], "torch_version"}. NULL only when out of memory. */

@@ -3,8 +3,11 @@
 #include <dlfcn.h>
 #include <unistd.h>
 
+#include <fstream>
 #include <mutex>
+#include <sstream>
 
+#include "data/preprocess.hpp"
 #include "torch/model_abi.h"
 #include "util/error.hpp"
 #include "util/process.hpp"
@@ -37,6 +40,8 @@ class ModelPlugin {
  public:
   decltype(&mlops_torch_model_load) load = nullptr;
   decltype(&mlops_torch_model_predict) predict = nullptr;
+  decltype(&mlops_torch_model_forward) forward = nullptr;
+  decltype(&mlops_torch_model_free_floats) free_floats = nullptr;
   decltype(&mlops_torch_model_info) info = nullptr;
   decltype(&mlops_torch_model_free_string) free_string = nullptr;
   decltype(&mlops_torch_model_free) free = nullptr;
@@ -62,6 +67,8 @@ class ModelPlugin {
     auto p = std::make_unique<ModelPlugin>();
     p->load = reinterpret_cast<decltype(p->load)>(sym("mlops_torch_model_load"));
     p->predict = reinterpret_cast<decltype(p->predict)>(sym("mlops_torch_model_predict"));
+    p->forward = reinterpret_cast<decltype(p->forward)>(sym("mlops_torch_model_forward"));
+    p->free_floats = reinterpret_cast<decltype(p->free_floats)>(sym("mlops_torch_model_free_floats"));
     p->info = reinterpret_cast<decltype(p->info)>(sym("mlops_torch_model_info"));
     p->free_string = reinterpret_cast<decltype(p->free_string)>(sym("mlops_torch_model_free_string"));
     p->free = reinterpret_cast<decltype(p->free)>(sym("mlops_torch_model_free"));
@@ -73,6 +80,9 @@ class ModelPlugin {
 struct TorchModel::Handle {
   const ModelPlugin* plugin = nullptr;
   mlops_torch_model* model = nullptr;
+  // The model's preprocess.json, when it has one: rows are encoded and decoded
+  // here and only floats cross the ABI (mlops_torch_model_forward).
+  std::optional<data::Preprocessor> preprocess;
   ~Handle() {
     if (model) plugin->free(model);
   }
@@ -96,6 +106,17 @@ TorchModel TorchModel::load(const fs::path& plugin, const fs::path& model, const
   if (!m.handle_->model)
     throw RuntimeError("cannot load the TorchScript model " + model.string() + ": " + m.handle_->take(error),
                        "the file must be saved with torch.jit.save (or by 'mlopsctl experiment run')");
+  if (preprocess) {
+    // The plugin has just read the same file; it cannot fail here but for a race.
+    std::ifstream in(*preprocess);
+    std::stringstream text;
+    text << in.rdbuf();
+    try {
+      m.handle_->preprocess = data::Preprocessor::from_json(nlohmann::json::parse(text.str()));
+    } catch (const nlohmann::json::exception& e) {
+      throw RuntimeError("cannot read " + preprocess->string() + ": " + e.what());
+    }
+  }
   return m;
 }
 
@@ -104,6 +125,22 @@ TorchModel TorchModel::load_dir(const fs::path& plugin, const fs::path& dir) {
 }
 
 nlohmann::json TorchModel::predict(const nlohmann::json& input) const {
+  if (const auto& pre = handle_->preprocess) {
+    std::size_t count = 0;
+    std::vector<float> x = pre->encode_json(input, count);  // UsageError for input the model cannot take
+    if (count == 0) return nlohmann::json::array();
+    float* y = nullptr;
+    std::size_t per_row = 0;
+    char* error = nullptr;
+    int rc = handle_->plugin->forward(handle_->model, x.data(), count, pre->width(), &y, &per_row, &error);
+    if (rc != MLOPS_TORCH_MODEL_OK) {
+      std::string text = handle_->take(error);
+      if (rc == MLOPS_TORCH_MODEL_BAD_INPUT) throw UsageError(text);
+      throw RuntimeError("the model failed: " + text);
+    }
+    std::unique_ptr<float, decltype(handle_->plugin->free_floats)> owned(y, handle_->plugin->free_floats);
+    return pre->decode(y, count, per_row);
+  }
   char* out = nullptr;
   int rc = handle_->plugin->predict(handle_->model, input.dump().c_str(), &out);
   std::string text = handle_->take(out);
