@@ -43,6 +43,12 @@ if(_static_ok)
     ${MLOPS_STATIC_mbedcrypto} ${MLOPS_STATIC_http_parser} ${MLOPS_STATIC_ssh2} ${MLOPS_STATIC_pcre2-8}
     ${MLOPS_STATIC_crypto} ${MLOPS_STATIC_z} ${MLOPS_GSSAPI} Threads::Threads ${CMAKE_DL_LIBS} rt)
   target_include_directories(mlops::git2 INTERFACE ${LIBGIT2_INCLUDE_DIRS})
+  # libgit2's start-up parses the system CA bundle through these two mbedTLS
+  # calls; the store module defers that to the first push or pull (see
+  # DeferredCa in src/core/store/git_repo.cpp, which defines the __wrap_ symbols).
+  target_link_options(mlops::git2 INTERFACE
+    "LINKER:--wrap=mbedtls_x509_crt_parse_file,--wrap=mbedtls_x509_crt_parse_path")
+  set(MLOPS_GIT2_CA_HOOK WRAP)
   target_link_libraries(mlops::yaml INTERFACE ${MLOPS_STATIC_yaml-cpp})
   target_include_directories(mlops::yaml INTERFACE ${YAML_CPP_INCLUDE_DIR})
   target_link_libraries(mlops::crypto INTERFACE ${MLOPS_STATIC_crypto} Threads::Threads ${CMAKE_DL_LIBS})
@@ -51,6 +57,8 @@ if(_static_ok)
 else()
   target_link_libraries(mlops::sqlite INTERFACE SQLite::SQLite3)
   target_link_libraries(mlops::git2 INTERFACE PkgConfig::LIBGIT2)
+  # The same deferral as above, by interposing on libmbedx509's symbols.
+  set(MLOPS_GIT2_CA_HOOK INTERPOSE)
   target_link_libraries(mlops::yaml INTERFACE yaml-cpp)
   target_link_libraries(mlops::crypto INTERFACE OpenSSL::Crypto)
   set(MLOPS_STATIC_RUNTIME_FLAGS "")

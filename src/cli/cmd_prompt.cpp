@@ -139,7 +139,7 @@ void add_prompt_commands(CLI::App& app, Context& ctx) {
       std::cout << content;
       return 0;
     }
-    auto spec = store.spec(v);
+    auto spec = store.spec(v, content);
     auto j = version_json(v);
     j["prompt"] = prompt::to_json(spec);
     j["content"] = content;
@@ -191,8 +191,9 @@ void add_prompt_commands(CLI::App& app, Context& ctx) {
     auto store = store_of(ctx);
     auto va = store.resolve(a->name, a->ref_a);
     auto vb = store.resolve(a->name, a->ref_b);
-    auto d = prompt::diff_text(store.content(va), store.content(vb));
-    d.metadata = prompt::diff_metadata(store.spec(va), store.spec(vb));
+    std::string ca = store.content(va), cb = store.content(vb);
+    auto d = prompt::diff_text(ca, cb);
+    d.metadata = prompt::diff_metadata(store.spec(va, ca), store.spec(vb, cb));
     auto j = prompt::to_json(d);
     j["name"] = a->name;
     j["from"] = va.version;

@@ -1,4 +1,14 @@
+#include <arpa/inet.h>
+#include <fcntl.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <stdexcept>
 
 #include "store/git_repo.hpp"
 #include "store/versioned.hpp"
@@ -253,6 +263,110 @@ TEST_F(GitRepoTest, PackingSkipsAnIndexWithoutItsPack) {
   EXPECT_TRUE(repo.commit({{"prompts/ab/p0.txt", "one"}}, alice, "c"));
   repo.pack();
   EXPECT_EQ(GitRepo::open(dir_ / "repo").read("main", "prompts/ab/p0.txt"), "one");
+}
+
+// libgit2's start-up no longer parses the system CA bundle (about 6 ms of CPU in
+// every command); the first push or pull loads it. Each test runs in its own
+// process under ctest, so libgit2 starts fresh here.
+TEST_F(GitRepoTest, CaBundleIsLoadedByTheFirstPushNotAtStartUp) {
+  auto repo = GitRepo::init(dir_ / "repo");
+  repo.commit({{"a.txt", "1"}}, alice, "one");
+  EXPECT_TRUE(repo.read("main", "a.txt"));
+  const TlsTrust at_start = tls_trust_state();
+  if (at_start == TlsTrust::not_deferred)
+    GTEST_SKIP() << "this libgit2 loads no CA bundle at start-up (built with OpenSSL or without HTTPS)";
+  ASSERT_EQ(at_start, TlsTrust::deferred) << "local commits must not load the CA bundle";
+
+  auto bare = util::run_process({"/usr/bin/git", "init", "-q", "--bare", (dir_ / "remote.git").string()});
+  ASSERT_EQ(bare.exit_code, 0) << bare.err;
+  repo.add_remote("origin", (dir_ / "remote.git").string());
+  EXPECT_EQ(tls_trust_state(), TlsTrust::deferred);
+  repo.push("origin");
+  bool readable = std::ifstream("/etc/ssl/certs/ca-certificates.crt").good();
+  EXPECT_EQ(tls_trust_state(), readable ? TlsTrust::loaded : TlsTrust::load_failed);
+  auto log = util::run_process({"/usr/bin/git", "-C", (dir_ / "remote.git").string(), "log", "--format=%s", "main"});
+  EXPECT_EQ(log.out, "one\n");
+}
+
+// A TLS server on 127.0.0.1 whose certificate no CA signed: with the bundle
+// loaded lazily, libgit2 must still verify, and refuse it.
+class SelfSignedTlsServer {
+ public:
+  explicit SelfSignedTlsServer(const fs::path& dir) {
+    cert_ = (dir / "cert.pem").string();
+    key_ = (dir / "key.pem").string();
+    auto gen = util::run_process({"/usr/bin/openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                                  "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", key_, "-out", cert_, "-days",
+                                  "1", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"});
+    if (gen.exit_code != 0) throw std::runtime_error("openssl req failed: " + gen.err);
+    int s = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof addr;
+    if (::bind(s, reinterpret_cast<sockaddr*>(&addr), len) != 0 ||
+        ::getsockname(s, reinterpret_cast<sockaddr*>(&addr), &len) != 0)
+      throw std::runtime_error("cannot find a free port");
+    port_ = ntohs(addr.sin_port);
+    ::close(s);
+    pid_ = ::fork();
+    if (pid_ == 0) {
+      int null = ::open("/dev/null", O_RDWR);
+      ::dup2(null, 0);
+      ::dup2(null, 1);
+      ::dup2(null, 2);
+      std::string accept = "127.0.0.1:" + std::to_string(port_);
+      ::execl("/usr/bin/openssl", "openssl", "s_server", "-accept", accept.c_str(), "-cert", cert_.c_str(), "-key",
+              key_.c_str(), "-www", static_cast<char*>(nullptr));
+      ::_exit(127);
+    }
+    // Ready once it accepts a connection (10 s at most).
+    for (int i = 0; i < 1000; ++i) {
+      int c = ::socket(AF_INET, SOCK_STREAM, 0);
+      bool up = ::connect(c, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
+      ::close(c);
+      if (up) return;
+      ::usleep(10000);
+    }
+    ::kill(pid_, SIGTERM);
+    ::waitpid(pid_, nullptr, 0);
+    throw std::runtime_error("openssl s_server did not start on port " + std::to_string(port_));
+  }
+  ~SelfSignedTlsServer() {
+    if (pid_ > 0) {
+      ::kill(pid_, SIGTERM);
+      int st = 0;
+      ::waitpid(pid_, &st, 0);
+    }
+  }
+  std::string url() const { return "https://127.0.0.1:" + std::to_string(port_) + "/repo.git"; }
+
+ private:
+  std::string cert_, key_;
+  int port_ = 0;
+  pid_t pid_ = -1;
+};
+
+TEST_F(GitRepoTest, HttpsRemoteStillVerifiesCertificates) {
+  if (!fs::exists("/usr/bin/openssl")) GTEST_SKIP() << "needs the openssl command (scripts/install-deps)";
+  auto repo = GitRepo::init(dir_ / "repo");
+  repo.commit({{"a.txt", "1"}}, alice, "one");
+  SelfSignedTlsServer server(dir_.path());
+  repo.add_remote("origin", server.url());
+  try {
+    repo.push("origin");
+    ADD_FAILURE() << "push to a server with a self-signed certificate succeeded";
+  } catch (const RuntimeError& e) {
+    EXPECT_NE(std::string(e.what()).find("certificate"), std::string::npos) << e.what();
+  }
+  try {
+    repo.pull("origin");
+    ADD_FAILURE() << "pull from a server with a self-signed certificate succeeded";
+  } catch (const RuntimeError& e) {
+    EXPECT_NE(std::string(e.what()).find("certificate"), std::string::npos) << e.what();
+  }
+  TlsTrust state = tls_trust_state();
+  EXPECT_TRUE(state == TlsTrust::not_deferred || state == TlsTrust::loaded || state == TlsTrust::load_failed);
 }
 
 }  // namespace

@@ -260,7 +260,7 @@ VersionInfo PromptStore::resolve_ref(const std::string& name_at_ref) {
 }
 
 std::string PromptStore::content(const VersionInfo& v) {
-  if (objects_.contains(v.content_sha256)) return objects_.get(v.content_sha256);
+  if (auto cached = objects_.get_if_present(v.content_sha256)) return std::move(*cached);
   auto c = repo().read(v.commit, v.path);
   if (!c)
     throw RuntimeError("version " + std::to_string(v.version) + " of '" + v.name + "' is indexed at commit " +
@@ -271,8 +271,12 @@ std::string PromptStore::content(const VersionInfo& v) {
 }
 
 Spec PromptStore::spec(const VersionInfo& v) {
+  return spec(v, content(v));
+}
+
+Spec PromptStore::spec(const VersionInfo& v, const std::string& content) const {
   bool yaml = v.path.size() > 5 && v.path.compare(v.path.size() - 5, 5, ".yaml") == 0;
-  return parse_spec(content(v), v.name + "@" + std::to_string(v.version), yaml);
+  return parse_spec(content, v.name + "@" + std::to_string(v.version), yaml);
 }
 
 std::vector<VersionInfo> PromptStore::log(const std::string& name, std::size_t limit) {

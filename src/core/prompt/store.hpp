@@ -91,6 +91,8 @@ class PromptStore {
   VersionInfo resolve_ref(const std::string& name_at_ref);
   std::string content(const VersionInfo& v);
   Spec spec(const VersionInfo& v);
+  // The same, from content already read with content(v) (one read instead of two).
+  Spec spec(const VersionInfo& v, const std::string& content) const;
   std::vector<VersionInfo> log(const std::string& name, std::size_t limit = 0);
   CommitOutcome rollback(const std::string& name, int to, const std::string& message, const store::Author& author,
                          const std::optional<std::string>& trace_id = std::nullopt);

@@ -1,5 +1,6 @@
 #include "store/git_repo.hpp"
 
+#include <dlfcn.h>
 #include <fcntl.h>
 #include <git2.h>
 #include <unistd.h>
@@ -23,9 +24,79 @@ namespace mlops::store {
 
 namespace {
 
+// The system CA bundle, loaded when a remote is first used, not at start-up.
+//
+// Debian's libgit2 1.5 is built with mbedTLS and CERT_LOCATION
+// /etc/ssl/certs/ca-certificates.crt. git_libgit2_init() runs
+// git_mbedtls_stream_global_init(), which parses that whole bundle
+// (git_mbedtls__set_cert_location -> mbedtls_x509_crt_parse_file, about 140
+// PEM certificates): about 6 ms of CPU in every process, a quarter of a
+// `prompt commit`, for TLS that only push and pull can use. libgit2 has no
+// option to skip it, so the store intercepts that one mbedTLS call while
+// git_libgit2_init() runs: static builds link with
+// -Wl,--wrap=mbedtls_x509_crt_parse_file (cmake/deps.cmake), dynamic ones
+// interpose the symbol and forward to libmbedx509 through dlsym(RTLD_NEXT).
+// During init the call only records the path; libgit2 is left with an empty
+// CA chain, which trusts nothing, so an HTTPS connection that skipped
+// load_tls_trust() would fail verification, never pass it. Every network
+// operation (push, pull) calls load_tls_trust() first, which hands the
+// recorded path to GIT_OPT_SET_SSL_CERT_LOCATIONS: the same
+// git_mbedtls__set_cert_location call as libgit2's own init, now parsing for
+// real. Certificate checking is unchanged (libgit2 verifies the peer against
+// that chain and fails with GIT_ECERTIFICATE otherwise).
+struct DeferredCa {
+  std::mutex mutex;
+  bool deferring = false;  // true only inside git_libgit2_init()
+  bool pending = false;    // a location was recorded and not yet loaded
+  std::string file, dir;
+  TlsTrust state = TlsTrust::not_deferred;
+};
+DeferredCa& deferred_ca() {
+  static DeferredCa d;
+  return d;
+}
+
+}  // namespace
+
+namespace detail {
+bool defer_ca_load(const char* file, const char* dir) {
+  DeferredCa& d = deferred_ca();
+  if (!d.deferring) return false;
+  if (file) d.file = file;
+  if (dir) d.dir = dir;
+  d.pending = true;
+  d.state = TlsTrust::deferred;
+  return true;
+}
+}  // namespace detail
+
+namespace {
+
 void ensure_libgit2() {
   static std::once_flag once;
-  std::call_once(once, [] { git_libgit2_init(); });
+  std::call_once(once, [] {
+    // No lock around init: libgit2 calls back into the parse hooks below on
+    // this thread, and call_once keeps other threads out.
+    deferred_ca().deferring = true;
+    git_libgit2_init();
+    deferred_ca().deferring = false;
+  });
+}
+
+// Loads the CA bundle that git_libgit2_init() deferred; a no-op when nothing
+// was deferred (a libgit2 built with OpenSSL, or without HTTPS).
+void load_tls_trust() {
+  ensure_libgit2();
+  DeferredCa& d = deferred_ca();
+  std::lock_guard<std::mutex> lock(d.mutex);
+  if (!d.pending) return;
+  d.pending = false;
+  int rc = git_libgit2_opts(GIT_OPT_SET_SSL_CERT_LOCATIONS, d.file.empty() ? nullptr : d.file.c_str(),
+                            d.dir.empty() ? nullptr : d.dir.c_str());
+  // As at libgit2's own init, an unreadable bundle is not an error here: local
+  // and ssh remotes need none, and HTTPS then fails certificate verification.
+  d.state = rc == 0 ? TlsTrust::loaded : TlsTrust::load_failed;
+  if (rc < 0) git_error_clear();
 }
 
 std::string last_error() {
@@ -220,6 +291,13 @@ bool in_pack_dir(const fs::path& p) {
 }
 
 }  // namespace
+
+TlsTrust tls_trust_state() {
+  ensure_libgit2();
+  DeferredCa& d = deferred_ca();
+  std::lock_guard<std::mutex> lock(d.mutex);
+  return d.state;
+}
 
 void check_repo_path(const std::string& path) {
   if (path.empty() || path.front() == '/' || path.back() == '/')
@@ -512,6 +590,7 @@ void lookup_remote(git_repository* repo, const std::string& name, Owned<git_remo
 }  // namespace
 
 void GitRepo::push(const std::string& remote_name, const std::string& branch) {
+  load_tls_trust();
   Owned<git_remote, git_remote_free> remote;
   lookup_remote(repo_, remote_name, remote);
   std::string spec = "refs/heads/" + branch + ":refs/heads/" + branch;
@@ -534,6 +613,7 @@ void GitRepo::push(const std::string& remote_name, const std::string& branch) {
 }
 
 GitRepo::PullResult GitRepo::pull(const std::string& remote_name, const std::string& branch) {
+  load_tls_trust();
   Owned<git_remote, git_remote_free> remote;
   lookup_remote(repo_, remote_name, remote);
   std::string tracking = "refs/remotes/" + remote_name + "/" + branch;
@@ -835,3 +915,41 @@ std::vector<fs::path> GitRepo::remove_stale_locks() const {
 }
 
 }  // namespace mlops::store
+
+// The mbedTLS calls that libgit2's TLS init makes; see DeferredCa above. These
+// are plain C symbols, so they live outside any namespace.
+#if defined(MLOPS_CA_WRAP)
+// Static builds: -Wl,--wrap sends libgit2's calls to __wrap_*; __real_* is mbedTLS's.
+extern "C" {
+int __real_mbedtls_x509_crt_parse_file(void* chain, const char* file);
+int __real_mbedtls_x509_crt_parse_path(void* chain, const char* dir);
+int __wrap_mbedtls_x509_crt_parse_file(void* chain, const char* file) {
+  if (mlops::store::detail::defer_ca_load(file, nullptr)) return 0;
+  return __real_mbedtls_x509_crt_parse_file(chain, file);
+}
+int __wrap_mbedtls_x509_crt_parse_path(void* chain, const char* dir) {
+  if (mlops::store::detail::defer_ca_load(nullptr, dir)) return 0;
+  return __real_mbedtls_x509_crt_parse_path(chain, dir);
+}
+}
+#elif defined(MLOPS_CA_INTERPOSE)
+// Dynamic builds: these definitions interpose on libmbedx509's (libgit2.so calls
+// it through its PLT), which dlsym(RTLD_NEXT) finds for the real work.
+namespace {
+using ParseFn = int (*)(void*, const char*);
+int forward(const char* name, void* chain, const char* arg) {
+  auto real = reinterpret_cast<ParseFn>(dlsym(RTLD_NEXT, name));
+  return real ? real(chain, arg) : -0x2900;  // MBEDTLS_ERR_X509_FILE_IO_ERROR
+}
+}  // namespace
+extern "C" {
+int mbedtls_x509_crt_parse_file(void* chain, const char* file) {
+  if (mlops::store::detail::defer_ca_load(file, nullptr)) return 0;
+  return forward("mbedtls_x509_crt_parse_file", chain, file);
+}
+int mbedtls_x509_crt_parse_path(void* chain, const char* dir) {
+  if (mlops::store::detail::defer_ca_load(nullptr, dir)) return 0;
+  return forward("mbedtls_x509_crt_parse_path", chain, dir);
+}
+}
+#endif

@@ -149,6 +149,23 @@ class GitRepo {
   std::size_t auto_pack_ = k_default_auto_pack;
 };
 
+// The system CA bundle libgit2 verifies HTTPS remotes against. Loading it is
+// deferred from libgit2's start-up to the first push or pull (see git_repo.cpp):
+// local commands never parse it.
+enum class TlsTrust {
+  not_deferred,  // libgit2 loaded nothing at start-up (OpenSSL or no HTTPS): nothing to defer
+  deferred,      // recorded at start-up, not loaded yet
+  loaded,        // loaded by the first push or pull
+  load_failed,   // the bundle could not be read: HTTPS remotes fail verification
+};
+TlsTrust tls_trust_state();
+
+namespace detail {
+// Called from the mbedTLS hooks: true (and the location recorded) while
+// git_libgit2_init() runs, false otherwise.
+bool defer_ca_load(const char* file, const char* dir);
+}  // namespace detail
+
 // Validates a repository path (see commit()); throws UsageError naming it.
 void check_repo_path(const std::string& path);
 

@@ -120,6 +120,10 @@ std::string ObjectStore::get(const std::string& sha) const {
   return std::move(*content);
 }
 
+std::optional<std::string> ObjectStore::get_if_present(const std::string& sha) const {
+  return util::read_file_if_exists(path_of(sha));
+}
+
 std::uint64_t ObjectStore::count() {
   return static_cast<std::uint64_t>(db_.query_int("SELECT count(*) FROM objects"));
 }

@@ -36,6 +36,8 @@ class ObjectStore {
   // Streams a file into the store without holding it in memory.
   ObjectInfo put_file(const fs::path& source);
   std::string get(const std::string& sha256) const;
+  // The content, or nullopt when the object is not in the store (one open, no stat).
+  std::optional<std::string> get_if_present(const std::string& sha256) const;
   bool contains(const std::string& sha256) const;
   fs::path path_of(const std::string& sha256) const;
 
