@@ -24,6 +24,32 @@ TEST_F(DbTest, CreateRunsMigrationsInWalMode) {
     EXPECT_EQ(db.query_int(std::string("SELECT count(*) FROM sqlite_master WHERE name='") + t + "'"), 1) << t;
 }
 
+TEST(Sha256Bytes, OnlyLowercaseHexOfThirtyTwoBytes) {
+  std::string hex = "00ff10a0" + std::string(56, 'e');
+  auto b = sha256_bytes(hex);
+  ASSERT_TRUE(b);
+  ASSERT_EQ(b->size(), 32U);
+  EXPECT_EQ(static_cast<unsigned char>((*b)[0]), 0x00);
+  EXPECT_EQ(static_cast<unsigned char>((*b)[1]), 0xff);
+  EXPECT_EQ(static_cast<unsigned char>((*b)[2]), 0x10);
+  EXPECT_EQ(static_cast<unsigned char>((*b)[3]), 0xa0);
+  EXPECT_EQ(static_cast<unsigned char>((*b)[31]), 0xee);
+  EXPECT_FALSE(sha256_bytes("00FF10A0" + std::string(56, 'e')));
+  EXPECT_FALSE(sha256_bytes(hex.substr(1)));
+  EXPECT_FALSE(sha256_bytes("g" + hex.substr(1)));
+  EXPECT_FALSE(sha256_bytes("k"));
+}
+
+TEST_F(DbTest, UnhexFunctionMatchesSha256Bytes) {
+  Db db(db_path(), Db::Mode::create);
+  std::string hex = "0123456789abcdef" + std::string(48, '7');
+  EXPECT_EQ(db.query_text("SELECT lower(hex(mlops_unhex('" + hex + "')))"), hex);
+  EXPECT_EQ(db.query_text("SELECT typeof(mlops_unhex('" + hex + "'))"), "blob");
+  EXPECT_EQ(db.query_text("SELECT mlops_unhex('not hex')"), "not hex");
+  EXPECT_EQ(db.query_int("SELECT mlops_unhex(7)"), 7);
+  EXPECT_EQ(db.query_int("PRAGMA wal_autocheckpoint"), k_wal_autocheckpoint_pages);
+}
+
 TEST_F(DbTest, OpenExistingRefusesMissingFile) {
   EXPECT_THROW(Db{db_path()}, RuntimeError);
 }

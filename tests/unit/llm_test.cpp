@@ -777,6 +777,51 @@ TEST_F(ClientTest, CacheAnswersRepeatsWithoutSending) {
   EXPECT_EQ(report().total.cache_hits, 1);
 }
 
+// A cache written by a v8 binary (key = the SHA-256 hex as TEXT, WITHOUT ROWID):
+// migration 9 moves the entries to the rowid table keyed by the 32 bytes, and
+// the same requests still hit them, their hit counts kept and counted on.
+TEST_F(ClientTest, V8CacheEntriesStillHitAfterMigration9) {
+  std::vector<CallJob> jobs;
+  for (int i = 0; i < 40; ++i) jobs.push_back(job("priced", "@reply v8 " + std::to_string(i)));
+  {
+    auto c = client(true);
+    for (const auto& r : c.call_many(jobs)) ASSERT_TRUE(r.ok() && !r.cache_hit) << r.error_message;
+  }
+  ASSERT_EQ(db_->query_int("SELECT count(*) FROM llm_cache WHERE typeof(key) = 'blob' AND length(key) = 32"), 40);
+  // Back to the v8 table: the shipped migration 4, rows as a v8 binary stored them.
+  db_->write([&] {
+    db_->exec("DROP INDEX llm_cache_by_key; ALTER TABLE llm_cache RENAME TO c9;");
+    db_->exec(store::migrations().at(3).sql);
+    db_->exec(
+        "INSERT INTO llm_cache (key, provider, model, response, created_ms, hits, last_hit_ms) "
+        "SELECT lower(hex(key)), provider, model, response, created_ms, 2, 7 FROM c9; DROP TABLE c9;");
+    db_->exec("INSERT INTO llm_cache (key, provider, model, response, created_ms) VALUES ('not-a-sha', 'p', 'm', "
+              "'{\"text\":\"kept\"}', 1)");
+    db_->exec("PRAGMA user_version=8");
+  });
+  ASSERT_EQ(db_->query_int("SELECT count(*) FROM llm_cache WHERE typeof(key) = 'text' AND length(key) = 64"), 40);
+  db_.reset();
+  db_ = std::make_unique<store::Db>(dir_->path() / "state.db");  // migrates to v9
+  EXPECT_EQ(db_->user_version(), 9);
+  EXPECT_EQ(db_->integrity_check(), std::vector<std::string>{"ok"});
+  EXPECT_EQ(db_->query_int("SELECT count(*) FROM llm_cache WHERE typeof(key) = 'blob' AND length(key) = 32"), 40);
+  EXPECT_EQ(db_->query_int("SELECT sum(hits) FROM llm_cache"), 80);
+  EXPECT_EQ(db_->query_int("SELECT count(*) FROM sqlite_master WHERE name = 'llm_cache_by_key'"), 1);
+  {
+    auto c = client(true);
+    auto again = c.call_many(jobs);
+    for (std::size_t i = 0; i < again.size(); ++i) {
+      EXPECT_TRUE(again[i].cache_hit) << "entry " << i << " of the v8 cache was not found";
+      EXPECT_EQ(again[i].response.text, "v8 " + std::to_string(i));
+    }
+  }
+  EXPECT_EQ(control("GET", "/_stats")["requests"], 40) << "a migrated entry was asked for again";
+  EXPECT_EQ(db_->query_int("SELECT sum(hits) FROM llm_cache"), 120);
+  ResponseCache raw(*db_, std::chrono::milliseconds(0));
+  EXPECT_EQ(raw.get_raw("not-a-sha", 2), std::optional<std::string>("{\"text\":\"kept\"}"));
+  EXPECT_EQ(raw.stats(2).entries, 41);
+}
+
 TEST_F(ClientTest, EmbeddingsAreCachedPerTextAndBilled) {
   auto c = client(true);
   EmbedJob j;

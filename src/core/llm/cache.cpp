@@ -29,6 +29,15 @@ std::string cache_document_dom(const ProviderSettings& p, const ChatRequest& rq)
   return doc.dump();  // nlohmann objects keep keys sorted: the dump is canonical
 }
 
+// A key is bound as it is stored since schema 9: a SHA-256 as its 32 bytes
+// (llm_cache_by_key indexes them), any other string as text.
+void bind_key(store::Statement& st, int index, const std::string& key) {
+  if (auto bytes = store::sha256_bytes(key))
+    st.bind(index, store::Blob{*bytes});
+  else
+    st.bind(index, key);
+}
+
 }  // namespace
 
 std::string cache_document(const ProviderSettings& p, const ChatRequest& rq) {
@@ -115,7 +124,7 @@ std::string embedding_cache_key(const ProviderSettings& p, const std::string& mo
 std::optional<std::string> ResponseCache::get_raw(const std::string& key, std::int64_t now_ms) {
   if (!select_) select_.emplace(db_.prepare("SELECT response, created_ms FROM llm_cache WHERE key = ?"));
   select_->reset();
-  select_->bind(1, key);
+  bind_key(*select_, 1, key);
   std::optional<std::string> text;
   if (select_->step() && fresh(select_->get_int(1), now_ms)) text = select_->get_text(0);
   select_->reset();  // ends the statement's read, which must not outlive the lookup
@@ -130,7 +139,9 @@ void ResponseCache::put_raw(const std::string& key, const std::string& provider,
           "INSERT INTO llm_cache(key, provider, model, response, created_ms, hits) VALUES (?, ?, ?, ?, ?, 0) "
           "ON CONFLICT(key) DO UPDATE SET response = excluded.response, created_ms = excluded.created_ms"));
     upsert_->reset();
-    upsert_->bind_all(key, provider, model, document, now_ms).run();
+    upsert_->bind_all(nullptr, provider, model, document, now_ms);
+    bind_key(*upsert_, 1, key);
+    upsert_->run();
   });
 }
 
@@ -163,7 +174,9 @@ void ResponseCache::count_hit(const std::string& key, std::int64_t now_ms) {
   db_.write([&] {
     if (!hit_update_) hit_update_.emplace(db_.prepare("UPDATE llm_cache SET hits = hits + 1, last_hit_ms = ? WHERE key = ?"));
     hit_update_->reset();
-    hit_update_->bind_all(now_ms, key).run();
+    hit_update_->bind(1, now_ms);
+    bind_key(*hit_update_, 2, key);
+    hit_update_->run();
   });
 }
 

@@ -30,7 +30,37 @@ bool is_busy(int rc) {
   throw RuntimeError(msg);
 }
 
+// mlops_unhex(TEXT): the BLOB of sha256_bytes for a SHA-256 in lowercase hex,
+// any other value unchanged. Migration 9 converts the existing cache keys with it.
+void sql_unhex(sqlite3_context* ctx, int, sqlite3_value** argv) {
+  if (sqlite3_value_type(argv[0]) == SQLITE_TEXT) {
+    auto* p = reinterpret_cast<const char*>(sqlite3_value_text(argv[0]));
+    std::string_view text(p, static_cast<std::size_t>(sqlite3_value_bytes(argv[0])));
+    if (auto bytes = sha256_bytes(text)) {
+      sqlite3_result_blob(ctx, bytes->data(), static_cast<int>(bytes->size()), SQLITE_TRANSIENT);
+      return;
+    }
+  }
+  sqlite3_result_value(ctx, argv[0]);
+}
+
 }  // namespace
+
+std::optional<std::string> sha256_bytes(std::string_view hex) {
+  if (hex.size() != 64) return std::nullopt;
+  auto nibble = [](char c) -> int {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    return -1;
+  };
+  std::string out(32, '\0');
+  for (std::size_t i = 0; i < 32; ++i) {
+    int hi = nibble(hex[2 * i]), lo = nibble(hex[2 * i + 1]);
+    if (hi < 0 || lo < 0) return std::nullopt;
+    out[i] = static_cast<char>(hi << 4 | lo);
+  }
+  return out;
+}
 
 Statement::Statement(sqlite3* db, std::string_view sql) : db_(db) {
   int rc = sqlite3_prepare_v2(db, sql.data(), static_cast<int>(sql.size()), &stmt_, nullptr);
@@ -55,6 +85,10 @@ Statement& Statement::bind(int index, double value) {
 }
 Statement& Statement::bind(int index, std::string_view value) {
   sqlite3_bind_text64(stmt_, index, value.data(), value.size(), SQLITE_TRANSIENT, SQLITE_UTF8);
+  return *this;
+}
+Statement& Statement::bind(int index, Blob value) {
+  sqlite3_bind_blob64(stmt_, index, value.bytes.data(), value.bytes.size(), SQLITE_TRANSIENT);
   return *this;
 }
 Statement& Statement::bind(int index, std::nullptr_t) {
@@ -118,8 +152,16 @@ Db::Db(const fs::path& path, Mode mode) : path_(path) {
   int persist = 1;
   sqlite3_file_control(db_, "main", SQLITE_FCNTL_PERSIST_WAL, &persist);
   sqlite3_extended_result_codes(db_, 1);
-  exec("PRAGMA foreign_keys=ON; PRAGMA synchronous=NORMAL;");
+  sqlite3_create_function_v2(db_, "mlops_unhex", 1, SQLITE_UTF8 | SQLITE_DETERMINISTIC, nullptr, sql_unhex, nullptr,
+                             nullptr, nullptr);
   if (mode == Mode::create) exec("PRAGMA journal_mode=WAL;");
+  // A write batch (128 LLM calls, an eval chunk) dirties pages all over the
+  // cache and span indexes; the WAL is folded back into the database every
+  // k_wal_autocheckpoint_pages instead of SQLite's 1000, so a checkpoint copies
+  // each of those pages once for several batches and syncs less often. ~Db still
+  // truncates a WAL past k_wal_truncate_bytes, so the next command opens quickly.
+  exec("PRAGMA foreign_keys=ON; PRAGMA synchronous=NORMAL; PRAGMA wal_autocheckpoint=" +
+       std::to_string(k_wal_autocheckpoint_pages));
   migrate();
 }
 

@@ -25,6 +25,20 @@ inline constexpr auto k_busy_timeout = std::chrono::milliseconds{5000};
 inline constexpr auto k_write_retry_budget = std::chrono::milliseconds{120000};
 // WAL size past which a closing connection checkpoints and truncates it.
 inline constexpr std::uintmax_t k_wal_truncate_bytes = 256 * 1024;
+// WAL pages after which a commit checkpoints (PRAGMA wal_autocheckpoint; SQLite's
+// default is 1000). 4096 pages of 4 KiB bound the WAL at about 16 MiB while a
+// long write runs.
+inline constexpr int k_wal_autocheckpoint_pages = 4096;
+
+// Bytes bound as a BLOB rather than TEXT (Statement::bind).
+struct Blob {
+  std::string_view bytes;
+};
+
+// The 32 bytes of a SHA-256 given as 64 lowercase hex digits, the form keys take
+// in tables that index them as BLOBs (llm_cache since schema 9: half the index
+// entry of the text). Anything else is not a SHA-256 and comes back as nullopt.
+std::optional<std::string> sha256_bytes(std::string_view hex);
 
 class Statement {
  public:
@@ -41,6 +55,7 @@ class Statement {
   Statement& bind(int index, const std::string& value) { return bind(index, std::string_view(value)); }
   Statement& bind(int index, const char* value) { return bind(index, std::string_view(value)); }
   Statement& bind(int index, std::nullptr_t);
+  Statement& bind(int index, Blob value);
   template <class T>
   Statement& bind(int index, const std::optional<T>& value) {
     return value ? bind(index, *value) : bind(index, nullptr);

@@ -414,6 +414,31 @@ CREATE INDEX ab_arms_by_eval ON ab_arms(eval_run);
 -- The rollups already hold every existing row (the trigger wrote them).
 DROP TRIGGER llm_calls_rollup;
 )sql"},
+      {9, R"sql(
+-- llm_cache becomes a rowid table: entries are appended in the order they are
+-- stored, so the answers fill the last pages instead of each landing on a random
+-- page of a table ordered by key (a write batch dirtied about one page per new
+-- entry). The lookup goes through llm_cache_by_key, whose entries are small: the
+-- key is the 32 bytes of the SHA-256 (hex in the documentation: the same value),
+-- so about a hundred fit a page and the index stays in the page cache.
+-- A key that is not a lowercase hex SHA-256 (mlopsctl never makes one) stays text.
+CREATE TABLE llm_cache_v9 (
+  id          INTEGER PRIMARY KEY,
+  key         BLOB NOT NULL,
+  provider    TEXT NOT NULL,
+  model       TEXT NOT NULL,
+  response    TEXT NOT NULL,
+  created_ms  INTEGER NOT NULL,
+  hits        INTEGER NOT NULL DEFAULT 0,
+  last_hit_ms INTEGER
+);
+INSERT INTO llm_cache_v9 (key, provider, model, response, created_ms, hits, last_hit_ms)
+  SELECT mlops_unhex(key), provider, model, response, created_ms, hits, last_hit_ms FROM llm_cache
+  ORDER BY created_ms, key;
+DROP TABLE llm_cache;
+ALTER TABLE llm_cache_v9 RENAME TO llm_cache;
+CREATE UNIQUE INDEX llm_cache_by_key ON llm_cache(key);
+)sql"},
   };
   return list;
 }
