@@ -5,6 +5,7 @@
 
 #include <cerrno>
 
+#include "store/by_ref.hpp"
 #include "util/error.hpp"
 #include "util/time.hpp"
 
@@ -102,16 +103,8 @@ void Results::mark(const std::string& run_id, const std::string& status) {
 RunInfo Results::get(const std::string& ref) {
   std::vector<RunInfo> found;
   db_.read([&] {
-    auto st = db_.prepare(std::string("SELECT ") + k_run_columns +
-                          " FROM eval_runs WHERE id = ?1 OR id LIKE ?1 || '%' ORDER BY id = ?1 DESC LIMIT 2");
-    st.bind(1, ref);
-    while (st.step()) found.push_back(read_run(st));
-    if (found.empty()) {
-      auto byname = db_.prepare(std::string("SELECT ") + k_run_columns +
-                                " FROM eval_runs WHERE name = ? ORDER BY started_ms DESC LIMIT 1");
-      byname.bind(1, ref);
-      if (byname.step()) found.push_back(read_run(byname));
-    }
+    store::find_by_ref(db_, "eval_runs", k_run_columns, ref,
+                       [&](store::Statement& st) { found.push_back(read_run(st)); });
   });
   if (found.empty())
     throw NotFoundError("no eval run '" + ref + "'", "see 'mlopsctl eval list' for run ids and names");

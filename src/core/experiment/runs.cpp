@@ -5,6 +5,7 @@
 
 #include <cerrno>
 
+#include "store/by_ref.hpp"
 #include "util/error.hpp"
 #include "util/time.hpp"
 
@@ -94,16 +95,7 @@ void AbRuns::finish(const AbRun& r) {
 AbRun AbRuns::get(const std::string& ref) {
   std::vector<AbRun> found;
   db_.read([&] {
-    auto st = db_.prepare(std::string("SELECT ") + k_columns +
-                          " FROM ab_runs WHERE id = ?1 OR id LIKE ?1 || '%' ORDER BY id = ?1 DESC LIMIT 2");
-    st.bind(1, ref);
-    while (st.step()) found.push_back(read_run(st));
-    if (found.empty()) {
-      auto byname = db_.prepare(std::string("SELECT ") + k_columns +
-                                " FROM ab_runs WHERE name = ? ORDER BY started_ms DESC, id DESC LIMIT 1");
-      byname.bind(1, ref);
-      if (byname.step()) found.push_back(read_run(byname));
-    }
+    store::find_by_ref(db_, "ab_runs", k_columns, ref, [&](store::Statement& st) { found.push_back(read_run(st)); });
     if (found.empty()) return;
     auto arms = db_.prepare("SELECT arm, eval_run FROM ab_arms WHERE run_id = ? ORDER BY position");
     arms.bind(1, found.front().id);
