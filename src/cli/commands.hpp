@@ -4,6 +4,9 @@
 #include <CLI/CLI.hpp>
 
 #include <functional>
+#include <optional>
+#include <string_view>
+#include <vector>
 
 #include "cli/context.hpp"
 
@@ -37,5 +40,28 @@ void add_completion_commands(CLI::App& app, Context& ctx);
 
 // Builds the whole command tree (also used by the completion generator).
 void build_app(CLI::App& app, Context& ctx);
+
+// A registration function with the top-level command names it adds (aliases
+// included). build_app calls them in order; tests/unit/cli_test.cpp checks the
+// names against what each function really adds.
+struct CommandGroup {
+  std::vector<std::string_view> names;
+  void (*add)(CLI::App&, Context&);
+  bool whole_tree = false;  // the group's commands read the whole tree
+};
+const std::vector<CommandGroup>& command_groups();
+
+// The first word of argv, which names a top-level command, skipping the
+// global options before it: empty when argv holds only global options, nullopt
+// when it cannot be told safely (bundled flags, `--`, an unknown option).
+std::optional<std::string_view> command_word(int argc, const char* const* argv);
+
+// Builds the root options and only the group that argv's command word belongs
+// to (none when argv has only global options), which is what one command
+// needs: otherwise building the tree is a large part of start-up. Builds the
+// whole tree, and returns false, when the word cannot be told, is unknown or
+// belongs to a whole-tree group. Only the success path may
+// use a partial tree: help and parse errors must be produced by the whole one.
+bool build_app_for(CLI::App& app, Context& ctx, int argc, const char* const* argv);
 
 }  // namespace mlops::cli

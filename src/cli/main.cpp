@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <iostream>
+#include <memory>
 
 #include "cli/commands.hpp"
 #include "cli/completion.hpp"
@@ -97,28 +98,54 @@ void record_span(mlops::cli::Context& ctx, int code, const std::string& error) {
   }
 }
 
+// A command tree and the context its callbacks write into (declared first, so
+// it outlives the tree).
+struct Cli {
+  mlops::cli::Context ctx;
+  CLI::App app;
+};
+
 }  // namespace
 
 int main(int argc, char** argv) {
   std::ios::sync_with_stdio(false);
-  mlops::cli::Context ctx;
-  CLI::App app;
-  mlops::cli::build_app(app, ctx);
-
-  if (argc == 1) {
-    short_usage(app);
-    return static_cast<int>(ExitCode::usage);
+  // Most runs need one command group: build only that, and parse. Anything but
+  // a command to run or --version (help, a parse error, no command) is done
+  // again with the whole tree, so help, errors and suggestions see everything.
+  auto cli = std::make_unique<Cli>();
+  bool partial = mlops::cli::build_app_for(cli->app, cli->ctx, argc, argv);
+  if (partial) {
+    bool done = false;
+    try {
+      cli->app.parse(argc, argv);
+      done = static_cast<bool>(cli->ctx.action) || (cli->ctx.opts.version && argc > 1);
+    } catch (const CLI::Error&) {
+    }
+    if (!done) {
+      cli = std::make_unique<Cli>();
+      mlops::cli::build_app(cli->app, cli->ctx);
+      partial = false;
+    }
   }
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::CallForHelp& e) {
-    return app.exit(e);
-  } catch (const CLI::CallForAllHelp& e) {
-    return app.exit(e);
-  } catch (const CLI::ParseError& e) {
-    if (suggest_command(app, argc, argv)) return static_cast<int>(ExitCode::usage);
-    print_error(e.what(), "run 'mlopsctl " + (ctx.command.empty() ? "" : ctx.command + " ") + "--help' for usage");
-    return static_cast<int>(ExitCode::usage);
+  auto& ctx = cli->ctx;
+  auto& app = cli->app;
+
+  if (!partial) {
+    if (argc == 1) {
+      short_usage(app);
+      return static_cast<int>(ExitCode::usage);
+    }
+    try {
+      app.parse(argc, argv);
+    } catch (const CLI::CallForHelp& e) {
+      return app.exit(e);
+    } catch (const CLI::CallForAllHelp& e) {
+      return app.exit(e);
+    } catch (const CLI::ParseError& e) {
+      if (suggest_command(app, argc, argv)) return static_cast<int>(ExitCode::usage);
+      print_error(e.what(), "run 'mlopsctl " + (ctx.command.empty() ? "" : ctx.command + " ") + "--help' for usage");
+      return static_cast<int>(ExitCode::usage);
+    }
   }
 
   if (ctx.opts.version && !ctx.action) {
