@@ -22,12 +22,6 @@ if(MLOPS_STATIC_DEPS)
       set(_static_ok OFF)
     endif()
   endforeach()
-  # libgit2.a references GSSAPI (Kerberos negotiate for HTTP remotes); Debian
-  # ships no static Kerberos, so that one stays a shared library.
-  find_library(MLOPS_GSSAPI NAMES gssapi_krb5 libgssapi_krb5.so.2)
-  if(NOT MLOPS_GSSAPI)
-    set(_static_ok OFF)
-  endif()
 endif()
 
 add_library(mlops::sqlite INTERFACE IMPORTED)
@@ -41,7 +35,7 @@ if(_static_ok)
   target_include_directories(mlops::sqlite INTERFACE ${SQLite3_INCLUDE_DIRS})
   target_link_libraries(mlops::git2 INTERFACE ${MLOPS_STATIC_git2} ${MLOPS_STATIC_mbedtls} ${MLOPS_STATIC_mbedx509}
     ${MLOPS_STATIC_mbedcrypto} ${MLOPS_STATIC_http_parser} ${MLOPS_STATIC_ssh2} ${MLOPS_STATIC_pcre2-8}
-    ${MLOPS_STATIC_crypto} ${MLOPS_STATIC_z} ${MLOPS_GSSAPI} Threads::Threads ${CMAKE_DL_LIBS} rt)
+    ${MLOPS_STATIC_crypto} ${MLOPS_STATIC_z} Threads::Threads ${CMAKE_DL_LIBS} rt)
   target_include_directories(mlops::git2 INTERFACE ${LIBGIT2_INCLUDE_DIRS})
   # libgit2's start-up parses the system CA bundle through these two mbedTLS
   # calls; the store module defers that to the first push or pull (see
@@ -49,6 +43,14 @@ if(_static_ok)
   target_link_options(mlops::git2 INTERFACE
     "LINKER:--wrap=mbedtls_x509_crt_parse_file,--wrap=mbedtls_x509_crt_parse_path")
   set(MLOPS_GIT2_CA_HOOK WRAP)
+  # libgit2.a also calls GSSAPI (Kerberos Negotiate for HTTP remotes). Debian
+  # ships no static Kerberos, and linking the shared one maps six libraries
+  # into every process, so the store module defines those calls itself and
+  # loads libgssapi_krb5.so.2 on the first one (src/core/store/gssapi_lazy.cpp).
+  # The -u makes the linker take that object from libmlops_store.a, which comes
+  # before libgit2.a on the link line.
+  target_link_options(mlops::git2 INTERFACE "LINKER:-u,gss_import_name")
+  set(MLOPS_GSSAPI_LAZY ON)
   target_link_libraries(mlops::yaml INTERFACE ${MLOPS_STATIC_yaml-cpp})
   target_include_directories(mlops::yaml INTERFACE ${YAML_CPP_INCLUDE_DIR})
   target_link_libraries(mlops::crypto INTERFACE ${MLOPS_STATIC_crypto} Threads::Threads ${CMAKE_DL_LIBS})

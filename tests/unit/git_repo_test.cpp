@@ -1,4 +1,5 @@
 #include <arpa/inet.h>
+#include <dlfcn.h>
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
@@ -7,7 +8,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
+#include <cstdint>
 #include <fstream>
+#include <mutex>
+#include <thread>
 #include <stdexcept>
 
 #include "store/git_repo.hpp"
@@ -368,6 +373,225 @@ TEST_F(GitRepoTest, HttpsRemoteStillVerifiesCertificates) {
   TlsTrust state = tls_trust_state();
   EXPECT_TRUE(state == TlsTrust::not_deferred || state == TlsTrust::loaded || state == TlsTrust::load_failed);
 }
+
+// An HTTP server on 127.0.0.1 that answers every request with 401 and the
+// given challenge, and counts what it was sent.
+class ChallengeServer {
+ public:
+  explicit ChallengeServer(std::string challenge) : challenge_(std::move(challenge)) {
+    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof addr;
+    if (::bind(fd_, reinterpret_cast<sockaddr*>(&addr), len) != 0 ||
+        ::getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len) != 0 || ::listen(fd_, 8) != 0)
+      throw std::runtime_error("cannot listen on 127.0.0.1");
+    port_ = ntohs(addr.sin_port);
+    thread_ = std::thread([this] {
+      for (;;) {
+        int c = ::accept(fd_, nullptr, nullptr);
+        if (c < 0 || stop_) {
+          if (c >= 0) ::close(c);
+          return;
+        }
+        char buf[4096];
+        std::string req;
+        while (req.find("\r\n\r\n") == std::string::npos) {
+          auto n = ::read(c, buf, sizeof buf);
+          if (n <= 0) break;
+          req.append(buf, static_cast<std::size_t>(n));
+        }
+        {
+          std::lock_guard<std::mutex> g(mu_);
+          requests_.push_back(req);
+        }
+        std::string resp = "HTTP/1.1 401 Unauthorized\r\nWWW-Authenticate: " + challenge_ +
+                           "\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
+        (void)!::write(c, resp.data(), resp.size());
+        ::close(c);
+      }
+    });
+  }
+  ~ChallengeServer() {
+    stop_ = true;
+    ::shutdown(fd_, SHUT_RDWR);
+    int c = ::socket(AF_INET, SOCK_STREAM, 0);  // wakes accept() if shutdown did not
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    addr.sin_port = htons(static_cast<std::uint16_t>(port_));
+    ::connect(c, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+    ::close(c);
+    thread_.join();
+    ::close(fd_);
+  }
+  std::string url() const { return "http://127.0.0.1:" + std::to_string(port_) + "/repo.git"; }
+  // How many requests carried `text` (all of them for "").
+  int requests(const std::string& text = "") const {
+    std::lock_guard<std::mutex> g(mu_);
+    int n = 0;
+    for (const auto& r : requests_) n += r.find(text) != std::string::npos;
+    return n;
+  }
+
+ private:
+  std::string challenge_;
+  int fd_ = -1, port_ = 0;
+  std::atomic<bool> stop_{false};
+  mutable std::mutex mu_;
+  std::vector<std::string> requests_;
+  std::thread thread_;
+};
+
+// A HOME whose git configuration has only the given lines.
+void use_git_config(const fs::path& home, const std::string& config) {
+  fs::create_directories(home);
+  std::ofstream(home / ".gitconfig") << config;
+  ::setenv("HOME", home.c_str(), 1);
+  ::setenv("GIT_CONFIG_NOSYSTEM", "1", 1);
+  ::unsetenv("XDG_CONFIG_HOME");
+  ::unsetenv("GIT_ASKPASS");
+  ::unsetenv("SSH_ASKPASS");
+}
+
+// An HTTPS-style remote that wants a password: the user's git credential
+// helper answers, the remote refuses it, and the helper is told to forget it.
+TEST_F(GitRepoTest, CredentialHelperAnswersAndIsToldWhenRefused) {
+  fs::path log = dir_ / "helper.log";
+  use_git_config(dir_ / "home", "[credential]\n\thelper = \"!f() { echo \\\"$1\\\" >> '" + log.string() +
+                                    "'; test \\\"$1\\\" = get && printf 'username=alice\\\\npassword=s3cret\\\\n'; }; f\"\n");
+  auto repo = GitRepo::init(dir_ / "repo");
+  repo.commit({{"a.txt", "1"}}, alice, "one");
+  ChallengeServer server("Basic realm=\"prompts\"");
+  repo.add_remote("origin", server.url());
+  for (int op = 0; op < 2; ++op) {
+    try {
+      op == 0 ? (void)repo.pull("origin") : repo.push("origin");
+      ADD_FAILURE() << "the server refuses every request";
+    } catch (const RuntimeError& e) {
+      EXPECT_NE(std::string(e.what()).find("refused the credentials"), std::string::npos) << e.what();
+      EXPECT_NE(std::string(e.what()).find("git credential helpers"), std::string::npos) << e.what();
+      EXPECT_NE(e.hint().find("credential.helper"), std::string::npos) << e.hint();
+    }
+  }
+  // base64("alice:s3cret"): one request per operation carried the helper's answer.
+  EXPECT_EQ(server.requests("Authorization: Basic YWxpY2U6czNjcmV0"), 2);
+  auto calls = util::read_file(log);
+  EXPECT_EQ(calls, "get\nerase\nget\nerase\n");
+}
+
+// No helper and no terminal: the error says so instead of hanging on a prompt.
+TEST_F(GitRepoTest, NoCredentialsFailsWithoutPrompting) {
+  use_git_config(dir_ / "home", "");
+  auto repo = GitRepo::init(dir_ / "repo");
+  repo.commit({{"a.txt", "1"}}, alice, "one");
+  ChallengeServer server("Basic realm=\"prompts\"");
+  repo.add_remote("origin", server.url());
+  try {
+    repo.pull("origin");
+    ADD_FAILURE() << "pull without credentials succeeded";
+  } catch (const RuntimeError& e) {
+    EXPECT_NE(std::string(e.what()).find("none had an answer"), std::string::npos) << e.what();
+  }
+  EXPECT_EQ(server.requests("Authorization:"), 0);
+}
+
+#ifdef MLOPS_GSSAPI_LAZY
+// The static build defines the GSSAPI calls libgit2 makes and loads
+// libgssapi_krb5.so.2 on the first one (src/core/store/gssapi_lazy.cpp).
+bool gssapi_mapped() {
+  void* h = ::dlopen("libgssapi_krb5.so.2", RTLD_NOLOAD | RTLD_LAZY);
+  if (h) ::dlclose(h);
+  return h != nullptr;
+}
+
+TEST_F(GitRepoTest, GssapiIsLoadedByANegotiateChallengeNotAtStartUp) {
+  // No Kerberos ticket or configuration: libgit2 must fail cleanly, offline.
+  ::setenv("KRB5CCNAME", ("FILE:" + (dir_ / "no-ccache").string()).c_str(), 1);
+  ::setenv("KRB5_CONFIG", (dir_ / "no-krb5.conf").c_str(), 1);
+  auto repo = GitRepo::init(dir_ / "repo");
+  repo.commit({{"a.txt", "1"}}, alice, "one");
+  EXPECT_TRUE(repo.read("main", "a.txt"));
+  EXPECT_FALSE(gssapi_mapped()) << "local work must not load libgssapi_krb5";
+
+  ChallengeServer server("Negotiate");
+  repo.add_remote("origin", server.url());
+  try {
+    repo.pull("origin");
+    ADD_FAILURE() << "pull from a server that only accepts Negotiate succeeded";
+  } catch (const RuntimeError& e) {
+    EXPECT_NE(std::string(e.what()).find("cannot fetch from 'origin'"), std::string::npos) << e.what();
+  }
+  EXPECT_GE(server.requests(), 1);
+  EXPECT_EQ(server.requests("Authorization: Negotiate"), 0) << "no ticket, so no Negotiate token may be sent";
+  EXPECT_TRUE(gssapi_mapped()) << "the Negotiate challenge should have loaded libgssapi_krb5";
+}
+
+// The stand-ins forward to the real library: mechanisms, a host-based service
+// name (the OID libgit2 passes is ours and must be swapped for the library's),
+// a context that fails for want of credentials, and its message.
+extern "C" {
+struct gss_OID_desc {
+  std::uint32_t length;
+  void* elements;
+};
+struct gss_OID_set_desc {
+  std::size_t count;
+  gss_OID_desc* elements;
+};
+struct gss_buffer_desc {
+  std::size_t length;
+  void* value;
+};
+extern gss_OID_desc* GSS_C_NT_HOSTBASED_SERVICE;
+std::uint32_t gss_indicate_mechs(std::uint32_t*, gss_OID_set_desc**);
+std::uint32_t gss_release_oid_set(std::uint32_t*, gss_OID_set_desc**);
+std::uint32_t gss_import_name(std::uint32_t*, gss_buffer_desc*, gss_OID_desc*, void**);
+std::uint32_t gss_release_name(std::uint32_t*, void**);
+std::uint32_t gss_init_sec_context(std::uint32_t*, void*, void**, void*, gss_OID_desc*, std::uint32_t, std::uint32_t,
+                                   void*, gss_buffer_desc*, gss_OID_desc**, gss_buffer_desc*, std::uint32_t*,
+                                   std::uint32_t*);
+std::uint32_t gss_delete_sec_context(std::uint32_t*, void**, gss_buffer_desc*);
+std::uint32_t gss_display_status(std::uint32_t*, std::uint32_t, int, gss_OID_desc*, std::uint32_t*, gss_buffer_desc*);
+std::uint32_t gss_release_buffer(std::uint32_t*, gss_buffer_desc*);
+}
+
+TEST(GssapiLazy, ForwardsToTheRealLibrary) {
+  ::setenv("KRB5CCNAME", "FILE:/nonexistent/mlops-no-ccache", 1);
+  ::setenv("KRB5_CONFIG", "/nonexistent/mlops-no-krb5.conf", 1);
+  std::uint32_t minor = 0;
+  gss_OID_set_desc* mechs = nullptr;
+  ASSERT_EQ(gss_indicate_mechs(&minor, &mechs), 0u);
+  EXPECT_TRUE(gssapi_mapped());
+  ASSERT_NE(mechs, nullptr);
+  const std::string krb5("\x2a\x86\x48\x86\xf7\x12\x01\x02\x02", 9);  // 1.2.840.113554.1.2.2
+  bool has_krb5 = false;
+  for (std::size_t i = 0; i < mechs->count; ++i)
+    has_krb5 |= std::string(static_cast<const char*>(mechs->elements[i].elements), mechs->elements[i].length) == krb5;
+  EXPECT_TRUE(has_krb5);
+  EXPECT_EQ(gss_release_oid_set(&minor, &mechs), 0u);
+
+  std::string service = "HTTP@localhost";
+  gss_buffer_desc in{service.size(), service.data()};
+  void* name = nullptr;
+  ASSERT_EQ(gss_import_name(&minor, &in, GSS_C_NT_HOSTBASED_SERVICE, &name), 0u) << "minor " << minor;
+  ASSERT_NE(name, nullptr);
+
+  void* ctx = nullptr;
+  gss_buffer_desc out{0, nullptr};
+  std::uint32_t major = gss_init_sec_context(&minor, nullptr, &ctx, name, nullptr, 0, 0, nullptr, nullptr, nullptr,
+                                             &out, nullptr, nullptr);
+  EXPECT_NE(major, 0u) << "no credentials: the context cannot be made";
+  std::uint32_t msg_ctx = 0, dminor = 0;
+  gss_buffer_desc msg{0, nullptr};
+  ASSERT_EQ(gss_display_status(&dminor, major, 1 /* GSS_C_GSS_CODE */, nullptr, &msg_ctx, &msg), 0u);
+  EXPECT_GT(msg.length, 0u);
+  EXPECT_EQ(gss_release_buffer(&dminor, &msg), 0u);
+  if (ctx) gss_delete_sec_context(&dminor, &ctx, nullptr);
+  EXPECT_EQ(gss_release_name(&minor, &name), 0u);
+}
+#endif
 
 }  // namespace
 }  // namespace mlops::store
