@@ -7,7 +7,7 @@
 #include <cmath>
 #include <fstream>
 
-#include "runs/owner.hpp"
+#include "util/owner.hpp"
 #include "runs/plot.hpp"
 #include "runs/runs.hpp"
 #include "support.hpp"
@@ -170,10 +170,21 @@ TEST_F(RunsTest, ARunWhoseOwnerDiedReadsAsFailed) {
 }
 
 TEST_F(RunsTest, OwnerStartTokenCatchesPidReuse) {
-  std::string token = process_start_token(getpid());
+  std::string token = util::process_start_token(getpid());
   EXPECT_FALSE(token.empty());
-  EXPECT_TRUE(process_alive(getpid(), token));
-  EXPECT_FALSE(process_alive(getpid(), token + "1"));
+  EXPECT_TRUE(util::process_alive(getpid(), token));
+  EXPECT_FALSE(util::process_alive(getpid(), token + "1"));
+  auto self = util::ProcessOwner::self();
+  EXPECT_FALSE(self.gone());
+  auto reused = self;
+  reused.start += "1";  // the pid now names another process
+  EXPECT_TRUE(reused.gone());
+  auto elsewhere = reused;
+  elsewhere.host += ".elsewhere";  // another host's processes cannot be seen
+  EXPECT_FALSE(elsewhere.gone());
+  auto old_record = self;
+  old_record.start.clear();  // a record without a start token: the pid decides
+  EXPECT_FALSE(old_record.gone());
 }
 
 TEST_F(RunsTest, RunsResolveByPrefixAndName) {

@@ -1,12 +1,8 @@
 #include "eval/results.hpp"
 
-#include <signal.h>
-#include <unistd.h>
-
-#include <cerrno>
-
 #include "store/by_ref.hpp"
 #include "util/error.hpp"
+#include "util/owner.hpp"
 #include "util/time.hpp"
 
 namespace mlops::eval {
@@ -21,13 +17,11 @@ const char* k_run_columns =
 
 // A run still marked running whose process on this host is gone was killed.
 void settle_status(RunInfo& r) {
-  if (r.status != "running" || !r.summary.contains("owner")) return;
+  if (r.status != "running" || !r.summary.contains("owner") || !r.summary["owner"].is_object()) return;
   const json& o = r.summary["owner"];
-  char host[256] = {};
-  gethostname(host, sizeof host - 1);
-  if (o.value("host", std::string()) != host) return;
-  auto pid = static_cast<pid_t>(o.value("pid", std::int64_t{0}));
-  if (pid > 0 && kill(pid, 0) != 0 && errno == ESRCH) r.status = "interrupted";
+  util::ProcessOwner owner{o.value("pid", std::int64_t{0}), o.value("host", std::string()),
+                           o.value("start", std::string())};
+  if (owner.gone()) r.status = "interrupted";
 }
 
 RunInfo read_run(store::Statement& st) {
@@ -58,9 +52,8 @@ std::string iso(std::int64_t ms) { return util::format_rfc3339(ms * 1'000'000); 
 
 void Results::create(const RunInfo& r) {
   // Who runs it, so a run whose process died (kill -9, a reboot) reads as interrupted.
-  char host[256] = {};
-  gethostname(host, sizeof host - 1);
-  json owner = {{"pid", static_cast<std::int64_t>(getpid())}, {"host", std::string(host)}};
+  auto self = util::ProcessOwner::self();
+  json owner = {{"pid", self.pid}, {"host", self.host}, {"start", self.start}};
   db_.write([&] {
     db_.prepare("INSERT INTO eval_runs(id, name, description, config_path, config_sha256, started_ms, status, actor, "
                 "trace_id, summary) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")

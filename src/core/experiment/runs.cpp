@@ -1,12 +1,8 @@
 #include "experiment/runs.hpp"
 
-#include <signal.h>
-#include <unistd.h>
-
-#include <cerrno>
-
 #include "store/by_ref.hpp"
 #include "util/error.hpp"
+#include "util/owner.hpp"
 #include "util/time.hpp"
 
 namespace mlops::experiment {
@@ -18,12 +14,6 @@ namespace {
 const char* k_columns =
     "id, name, description, config_path, config_sha256, paired, started_ms, finished_ms, status, owner, outcome, "
     "winner, summary, decision, actor, trace_id";
-
-std::string this_host() {
-  char host[256] = {};
-  gethostname(host, sizeof host - 1);
-  return host;
-}
 
 json parse_object(const std::string& text) {
   json j = json::parse(text, nullptr, false);
@@ -49,10 +39,10 @@ AbRun read_run(store::Statement& st) {
   r.actor = st.get_text(14);
   r.trace_id = st.get_text(15);
   // A run still marked running whose process on this host is gone was killed.
-  if (r.status == "running" && owner.value("host", std::string()) == this_host()) {
-    auto pid = static_cast<pid_t>(owner.value("pid", std::int64_t{0}));
-    if (pid > 0 && kill(pid, 0) != 0 && errno == ESRCH) r.status = "interrupted";
-  }
+  if (r.status == "running" && util::ProcessOwner{owner.value("pid", std::int64_t{0}), owner.value("host", std::string()),
+                                                  owner.value("start", std::string())}
+                                    .gone())
+    r.status = "interrupted";
   return r;
 }
 
@@ -63,7 +53,8 @@ std::string iso(std::int64_t ms) {
 }  // namespace
 
 void AbRuns::create(const AbRun& r) {
-  json owner = {{"pid", static_cast<std::int64_t>(getpid())}, {"host", this_host()}};
+  auto self = util::ProcessOwner::self();
+  json owner = {{"pid", self.pid}, {"host", self.host}, {"start", self.start}};
   db_.write([&] {
     db_.prepare(
            "INSERT INTO ab_runs(id, name, description, config_path, config_sha256, paired, started_ms, status, "

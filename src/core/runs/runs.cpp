@@ -9,14 +9,18 @@
 
 #include <fmt/format.h>
 
-#include "runs/owner.hpp"
 #include "util/error.hpp"
 #include "util/fs.hpp"
 #include "util/hash.hpp"
+#include "util/owner.hpp"
 #include "util/text.hpp"
 #include "util/time.hpp"
 
 namespace mlops::runs {
+
+using util::process_alive;
+using util::process_start_token;
+using util::this_host;
 
 using nlohmann::json;
 namespace fs = std::filesystem;

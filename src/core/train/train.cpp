@@ -1,7 +1,6 @@
 #include "train/train.hpp"
 
 #include <fcntl.h>
-#include <signal.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -16,6 +15,7 @@
 #include "metrics/regression.hpp"
 #include "util/error.hpp"
 #include "util/fs.hpp"
+#include "util/owner.hpp"
 #include "util/process.hpp"
 #include "util/text.hpp"
 #include "util/time.hpp"
@@ -43,6 +43,7 @@ constexpr const char* k_tensor_magic = "MLOPSTENSORS/1\n";
 void write_status(const fs::path& dir, Status s, nlohmann::json extra = nlohmann::json::object()) {
   extra["status"] = status_name(s);
   extra["pid"] = static_cast<long>(::getpid());
+  extra["pid_start"] = util::process_start_token(::getpid());
   extra["updated"] = util::format_rfc3339(util::now_ns());
   util::atomic_write(dir / "status", extra.dump(2) + "\n");
 }
@@ -124,7 +125,7 @@ std::optional<DirStatus> read_status(const fs::path& out_dir) {
   s.status = name == "finished" ? Status::finished : name == "failed" ? Status::failed : name == "killed" ? Status::killed : Status::running;
   if (s.status == Status::running) {
     long pid = j.value("pid", 0L);
-    if (pid <= 0 || (::kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH)) s.status = Status::killed;
+    if (pid <= 0 || !util::process_alive(pid, j.value("pid_start", std::string()))) s.status = Status::killed;
   }
   return s;
 }

@@ -1,4 +1,4 @@
-#include "runs/owner.hpp"
+#include "util/owner.hpp"
 
 #include <signal.h>
 #include <unistd.h>
@@ -8,7 +8,7 @@
 #include <sstream>
 #include <utility>
 
-namespace mlops::runs {
+namespace mlops::util {
 
 std::string this_host() {
   char host[256] = {};
@@ -52,4 +52,16 @@ bool process_alive(std::int64_t pid, const std::string& start_token) {
   return start == start_token;
 }
 
-}  // namespace mlops::runs
+ProcessOwner ProcessOwner::self() {
+  ProcessOwner o;
+  o.pid = static_cast<std::int64_t>(::getpid());
+  o.host = this_host();
+  o.start = process_start_token(o.pid);
+  return o;
+}
+
+bool ProcessOwner::gone() const {
+  return pid > 0 && host == this_host() && !process_alive(pid, start);
+}
+
+}  // namespace mlops::util
