@@ -2,6 +2,7 @@
 
 #include <sqlite3.h>
 
+#include <mutex>
 #include <random>
 #include <thread>
 
@@ -134,7 +135,20 @@ int Statement::column_count() const {
   return sqlite3_column_count(stmt_);
 }
 
+namespace {
+
+// Process-wide SQLite settings, made once before the library initialises.
+// Memory statistics (on in Debian's build) put a global mutex around every
+// allocation SQLite makes; nothing here reads them.
+void configure_sqlite() {
+  static std::once_flag once;
+  std::call_once(once, [] { sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0); });
+}
+
+}  // namespace
+
 Db::Db(const fs::path& path, Mode mode) : path_(path) {
+  configure_sqlite();
   int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | (mode == Mode::create ? SQLITE_OPEN_CREATE : 0);
   int rc = sqlite3_open_v2(path.c_str(), &db_, flags, nullptr);
   if (rc != SQLITE_OK) {
