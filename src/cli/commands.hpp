@@ -60,8 +60,8 @@ std::optional<std::string_view> command_word(int argc, const char* const* argv);
 // to (none when argv has only global options), which is what one command
 // needs: otherwise building the tree is a large part of start-up. Builds the
 // whole tree, and returns false, when the word cannot be told, is unknown or
-// belongs to a whole-tree group. Only the success path may
-// use a partial tree: help and parse errors must be produced by the whole one.
+// belongs to a whole-tree group. Only a successful parse may use a partial
+// tree: help and parse errors must come from the whole one (see main.cpp).
 bool build_app_for(CLI::App& app, Context& ctx, int argc, const char* const* argv);
 
 }  // namespace mlops::cli

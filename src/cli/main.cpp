@@ -118,7 +118,7 @@ int main(int argc, char** argv) {
     bool done = false;
     try {
       cli->app.parse(argc, argv);
-      done = static_cast<bool>(cli->ctx.action) || (cli->ctx.opts.version && argc > 1);
+      done = static_cast<bool>(cli->ctx.action) || cli->ctx.opts.version;
     } catch (const CLI::Error&) {
     }
     if (!done) {

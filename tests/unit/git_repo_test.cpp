@@ -468,7 +468,7 @@ TEST_F(GitRepoTest, CredentialHelperAnswersAndIsToldWhenRefused) {
   for (const auto& err : {testing::error_of([&] { repo.pull("origin"); }, true),
                            testing::error_of([&] { repo.push("origin"); }, true)}) {
     EXPECT_NE(err.find("refused the credentials"), std::string::npos) << err;
-    EXPECT_NE(err.find("git credential helpers"), std::string::npos) << err;
+    EXPECT_NE(err.find("(git credential helpers)"), std::string::npos) << err;  // it answered; the answer was refused
     EXPECT_NE(err.find("| set up credentials"), std::string::npos) << err;
     EXPECT_NE(err.find("credential.helper"), std::string::npos) << err;
   }

@@ -616,8 +616,9 @@ class RemoteAuth {
   // What was tried, for the error when the remote refused everything.
   std::string tried() const {
     std::vector<std::string> t;
-    if (agent_) t.push_back("ssh-agent");
-    if (helper_tried_) t.push_back(helper_answer_.empty() ? "git credential helpers (none had an answer)" : "git credential helpers");
+    if (agent_) t.push_back(agent_used_ ? "ssh-agent" : "ssh-agent (SSH_AUTH_SOCK is not set)");
+    if (helper_tried_)
+      t.push_back(helper_answered_ ? "git credential helpers" : "git credential helpers (none had an answer)");
     if (default_) t.push_back("Kerberos (Negotiate)");
     return util::join(t, ", ");
   }
@@ -643,7 +644,8 @@ class RemoteAuth {
     }
     if ((allowed & GIT_CREDENTIAL_SSH_KEY) && !agent_) {
       agent_ = true;
-      if (std::getenv("SSH_AUTH_SOCK")) return git_credential_ssh_key_from_agent(out, ssh_user.c_str());
+      agent_used_ = std::getenv("SSH_AUTH_SOCK") != nullptr;
+      if (agent_used_) return git_credential_ssh_key_from_agent(out, ssh_user.c_str());
     }
     if ((allowed & GIT_CREDENTIAL_USERPASS_PLAINTEXT) && !helper_tried_) {
       helper_tried_ = true;
@@ -656,6 +658,7 @@ class RemoteAuth {
         if (line.rfind("password=", 0) == 0) password = line.substr(9);
       }
       if (!password.empty()) {
+        helper_answered_ = true;
         helper_answer_ = answer;
         return git_credential_userpass_plaintext_new(out, name.c_str(), password.c_str());
       }
@@ -682,7 +685,8 @@ class RemoteAuth {
     }
   }
 
-  bool user_sent_ = false, agent_ = false, helper_tried_ = false, default_ = false;
+  bool user_sent_ = false, agent_ = false, agent_used_ = false, helper_tried_ = false, helper_answered_ = false,
+       default_ = false;
   std::string helper_answer_;
 };
 
