@@ -58,7 +58,9 @@ if(_static_ok)
   set(MLOPS_STATIC_RUNTIME_FLAGS -static-libstdc++ -static-libgcc)
 else()
   target_link_libraries(mlops::sqlite INTERFACE SQLite::SQLite3)
-  target_link_libraries(mlops::git2 INTERFACE PkgConfig::LIBGIT2)
+  # The store checks SSH host keys with libssh2's known-hosts API itself.
+  pkg_check_modules(LIBSSH2 REQUIRED IMPORTED_TARGET libssh2)
+  target_link_libraries(mlops::git2 INTERFACE PkgConfig::LIBGIT2 PkgConfig::LIBSSH2)
   # The same deferral as above, by interposing on libmbedx509's symbols.
   set(MLOPS_GIT2_CA_HOOK INTERPOSE)
   target_link_libraries(mlops::yaml INTERFACE yaml-cpp)

@@ -3,14 +3,17 @@
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
+#include <pwd.h>
 #include <signal.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <cstdint>
 #include <fstream>
+#include <memory>
 #include <mutex>
 #include <thread>
 #include <stdexcept>
@@ -21,6 +24,7 @@
 #include "util/error.hpp"
 #include "util/fs.hpp"
 #include "util/process.hpp"
+#include "util/text.hpp"
 
 namespace mlops::store {
 namespace {
@@ -488,6 +492,199 @@ TEST_F(GitRepoTest, NoCredentialsFailsWithoutPrompting) {
   auto err = testing::error_of([&] { repo.pull("origin"); });
   EXPECT_NE(err.find("none had an answer"), std::string::npos) << err;
   EXPECT_EQ(server.requests("Authorization:"), 0);
+}
+
+// An OpenSSH server on 127.0.0.1 (Debian's sshd, from scripts/install-deps)
+// with a fresh ed25519 host key that lets in one fresh user key, and an
+// ssh-agent holding that key.
+class SshServer {
+ public:
+  explicit SshServer(const fs::path& dir) : dir_(dir) {
+    fs::create_directories(dir_);
+    keygen(dir_ / "host_key");
+    keygen(dir_ / "user_key");
+    fs::copy_file(dir_ / "user_key.pub", dir_ / "authorized_keys");
+    ::chmod((dir_ / "authorized_keys").c_str(), 0600);
+    port_ = free_port();
+    std::ofstream(dir_ / "sshd_config") << "ListenAddress 127.0.0.1\nPort " << port_ << "\nHostKey "
+                                         << (dir_ / "host_key").string() << "\nAuthorizedKeysFile "
+                                         << (dir_ / "authorized_keys").string() << "\nPidFile "
+                                         << (dir_ / "sshd.pid").string()
+                                         << "\nUsePAM no\nStrictModes no\nPasswordAuthentication no\n"
+                                            "KbdInteractiveAuthentication no\nPermitRootLogin prohibit-password\n";
+    fs::create_directories("/run/sshd");  // sshd's privilege-separation directory
+    sshd_ = spawn({"/usr/sbin/sshd", "-D", "-e", "-f", (dir_ / "sshd_config").string()}, dir_ / "sshd.log");
+    agent_ = spawn({"/usr/bin/ssh-agent", "-D", "-a", agent_socket().string()}, dir_ / "agent.log");
+    wait_for([&] { return connects(port_); }, "sshd on port " + std::to_string(port_));
+    wait_for([&] { return fs::exists(agent_socket()); }, "ssh-agent");
+    auto add = util::run_process(
+        {"/usr/bin/env", "SSH_AUTH_SOCK=" + agent_socket().string(), "/usr/bin/ssh-add", (dir_ / "user_key").string()});
+    if (add.exit_code != 0) throw std::runtime_error("ssh-add failed: " + add.err);
+  }
+  ~SshServer() {
+    for (pid_t pid : {sshd_, agent_})
+      if (pid > 0) {
+        ::kill(pid, SIGTERM);
+        ::waitpid(pid, nullptr, 0);
+      }
+  }
+  std::string url(const fs::path& repo) const {
+    return "ssh://" + user() + "@127.0.0.1:" + std::to_string(port_) + repo.string();
+  }
+  // The known_hosts line for this server, or for it with another key.
+  std::string known_hosts_line(bool right_key = true) const {
+    fs::path pub = dir_ / "host_key.pub";
+    if (!right_key) {
+      pub = dir_ / "other_key.pub";
+      if (!fs::exists(pub)) keygen(dir_ / "other_key");
+    }
+    auto fields = util::split(util::read_file(pub), ' ');
+    return "[127.0.0.1]:" + std::to_string(port_) + " " + fields.at(0) + " " + fields.at(1) + "\n";
+  }
+  fs::path agent_socket() const { return dir_ / "agent.sock"; }
+  fs::path user_key() const { return dir_ / "user_key"; }
+  int port() const { return port_; }
+
+ private:
+  static std::string user() {
+    const passwd* pw = ::getpwuid(::getuid());
+    return pw ? pw->pw_name : "root";
+  }
+  static void keygen(const fs::path& key) {
+    auto r = util::run_process({"/usr/bin/ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", key.string()});
+    if (r.exit_code != 0) throw std::runtime_error("ssh-keygen failed: " + r.err);
+  }
+  static int free_port() {
+    int s = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof addr;
+    ::bind(s, reinterpret_cast<sockaddr*>(&addr), len);
+    ::getsockname(s, reinterpret_cast<sockaddr*>(&addr), &len);
+    ::close(s);
+    return ntohs(addr.sin_port);
+  }
+  static bool connects(int port) {
+    int c = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    addr.sin_port = htons(static_cast<std::uint16_t>(port));
+    bool up = ::connect(c, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
+    ::close(c);
+    return up;
+  }
+  template <class Ready>
+  void wait_for(Ready ready, const std::string& what) {  // 10 s at most
+    for (int i = 0; i < 1000; ++i) {
+      if (ready()) return;
+      ::usleep(10000);
+    }
+    throw std::runtime_error(what + " did not start; see " + dir_.string());
+  }
+  static pid_t spawn(const std::vector<std::string>& argv, const fs::path& log) {
+    pid_t pid = ::fork();
+    if (pid == 0) {
+      int out = ::open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+      int null = ::open("/dev/null", O_RDONLY);
+      ::dup2(null, 0);
+      ::dup2(out, 1);
+      ::dup2(out, 2);
+      std::vector<char*> args;
+      for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+      args.push_back(nullptr);
+      ::execv(args[0], args.data());
+      ::_exit(127);
+    }
+    return pid;
+  }
+
+  fs::path dir_;
+  int port_ = 0;
+  pid_t sshd_ = -1, agent_ = -1;
+};
+
+class SshRemoteTest : public GitRepoTest {
+ protected:
+  void SetUp() override {
+    if (::geteuid() != 0) GTEST_SKIP() << "sshd runs only as root here (privilege separation)";
+    if (!fs::exists("/usr/sbin/sshd")) FAIL() << "no /usr/sbin/sshd: run scripts/install-deps (openssh-server)";
+    server_ = std::make_unique<SshServer>(dir_ / "sshd");
+    home_ = dir_ / "home";
+    fs::create_directories(home_ / ".ssh");
+    use_git_config(home_, "");
+    ::setenv("SSH_AUTH_SOCK", server_->agent_socket().c_str(), 1);
+    auto bare = util::run_process({"/usr/bin/git", "init", "-q", "--bare", (dir_ / "remote.git").string()});
+    ASSERT_EQ(bare.exit_code, 0) << bare.err;
+    repo_ = std::make_unique<GitRepo>(GitRepo::init(dir_ / "repo"));
+    repo_->commit({{"a.txt", "1"}}, alice, "one");
+    repo_->add_remote("origin", server_->url(dir_ / "remote.git"));
+  }
+  void known_hosts(const std::string& text) { std::ofstream(home_ / ".ssh" / "known_hosts") << text; }
+  std::string remote_log() const {
+    return util::run_process({"/usr/bin/git", "-C", (dir_ / "remote.git").string(), "log", "--format=%s", "main"}).out;
+  }
+
+  std::unique_ptr<SshServer> server_;
+  fs::path home_;
+  std::unique_ptr<GitRepo> repo_;
+};
+
+// libgit2 1.5 refuses every SSH host key unless told how to check it: the
+// store checks known_hosts the way ssh does with StrictHostKeyChecking=yes.
+TEST_F(SshRemoteTest, PushAndPullOnceTheHostKeyIsKnown) {
+  auto err = testing::error_of([&] { repo_->push("origin"); }, true);
+  EXPECT_NE(err.find("SSH host key of [127.0.0.1]:" + std::to_string(server_->port()) + " is not in"),
+            std::string::npos)
+      << err;
+  EXPECT_NE(err.find("ssh-keyscan -p " + std::to_string(server_->port()) + " 127.0.0.1"), std::string::npos) << err;
+  EXPECT_EQ(remote_log(), "");
+
+  known_hosts("# comment\n@cert-authority *.example.org ssh-ed25519 AAAAnotakey\n" + server_->known_hosts_line());
+  repo_->push("origin");
+  EXPECT_EQ(remote_log(), "one\n");
+
+  auto other = GitRepo::init(dir_ / "other");
+  other.add_remote("origin", server_->url(dir_ / "remote.git"));
+  EXPECT_EQ(other.pull("origin"), GitRepo::PullResult::created);
+  EXPECT_EQ(other.read("main", "a.txt"), "1");
+}
+
+TEST_F(SshRemoteTest, AChangedOrRevokedHostKeyIsRefused) {
+  known_hosts(server_->known_hosts_line(false));
+  auto err = testing::error_of([&] { repo_->push("origin"); }, true);
+  EXPECT_NE(err.find("does not match the one in " + (home_ / ".ssh" / "known_hosts").string()), std::string::npos)
+      << err;
+  EXPECT_NE(err.find("ssh-keygen -R '[127.0.0.1]:" + std::to_string(server_->port()) + "'"), std::string::npos)
+      << err;
+
+  known_hosts(server_->known_hosts_line() + "@revoked " + server_->known_hosts_line());
+  err = testing::error_of([&] { repo_->pull("origin"); });
+  EXPECT_NE(err.find("marked @revoked"), std::string::npos) << err;
+  EXPECT_EQ(remote_log(), "");
+
+  // Hashed host names (ssh-keygen -H, HashKnownHosts yes) are read too.
+  known_hosts(server_->known_hosts_line());
+  auto hash = util::run_process({"/usr/bin/ssh-keygen", "-H", "-f", (home_ / ".ssh" / "known_hosts").string()});
+  ASSERT_EQ(hash.exit_code, 0) << hash.err;
+  ASSERT_EQ(util::read_file(home_ / ".ssh" / "known_hosts").rfind("|1|", 0), 0u);
+  repo_->push("origin");
+  EXPECT_EQ(remote_log(), "one\n");
+}
+
+TEST_F(SshRemoteTest, WithoutAnAgentTheDefaultIdentityFileIsUsed) {
+  known_hosts(server_->known_hosts_line());
+  ::unsetenv("SSH_AUTH_SOCK");
+  auto err = testing::error_of([&] { repo_->push("origin"); }, true);
+  EXPECT_NE(err.find("refused the credentials found (ssh-agent (no SSH_AUTH_SOCK socket))"), std::string::npos)
+      << err;
+  EXPECT_NE(err.find("~/.ssh/id_ed25519"), std::string::npos) << err;
+
+  fs::copy_file(server_->user_key(), home_ / ".ssh" / "id_ed25519");
+  ::chmod((home_ / ".ssh" / "id_ed25519").c_str(), 0600);
+  repo_->push("origin");
+  EXPECT_EQ(remote_log(), "one\n");
 }
 
 #ifdef MLOPS_GSSAPI_LAZY

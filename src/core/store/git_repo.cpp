@@ -15,10 +15,10 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include "store/remote_auth.hpp"
 #include "util/error.hpp"
 #include "util/fs.hpp"
 #include "util/lock.hpp"
-#include "util/process.hpp"
 #include "util/text.hpp"
 
 namespace mlops::store {
@@ -588,108 +588,6 @@ void lookup_remote(git_repository* repo, const std::string& name, Owned<git_remo
     throw NotFoundError("no remote named '" + name + "'", "add one with 'mlopsctl remote add " + name + " URL'");
 }
 
-// Credentials for a remote that asks for them, found where git finds them. A
-// user name and password in the URL are used by libgit2 itself; after that:
-// ssh-agent for SSH remotes, the user's git credential helpers for HTTP(S)
-// (`git credential fill`, which never prompts here), and Kerberos (Negotiate)
-// through libgssapi. Each is tried once per push or pull; libgit2 asking again
-// means the remote refused the last answer, which a helper is then told
-// (`git credential reject`), as git does. A helper's answer that worked is
-// stored back (`git credential approve`).
-class RemoteAuth {
- public:
-  static int acquire(git_credential** out, const char* url, const char* user_from_url, unsigned int allowed,
-                     void* payload) {
-    return static_cast<RemoteAuth*>(payload)->next(out, url ? url : "", user_from_url, allowed);
-  }
-
-  void install(git_remote_callbacks& cb) {
-    cb.credentials = &RemoteAuth::acquire;
-    cb.payload = this;
-  }
-
-  // After the operation: keep a helper's answer that worked.
-  void succeeded() {
-    if (!helper_answer_.empty()) helper("approve", helper_answer_);
-  }
-
-  // What was tried, for the error when the remote refused everything.
-  std::string tried() const {
-    std::vector<std::string> t;
-    if (agent_) t.push_back(agent_used_ ? "ssh-agent" : "ssh-agent (SSH_AUTH_SOCK is not set)");
-    if (helper_tried_)
-      t.push_back(helper_answered_ ? "git credential helpers" : "git credential helpers (none had an answer)");
-    if (default_) t.push_back("Kerberos (Negotiate)");
-    return util::join(t, ", ");
-  }
-
-  std::string hint() const {
-    return "set up credentials the way git uses them: a credential helper (git config --global credential.helper "
-           "store|cache|…) or a token in the URL for HTTPS, ssh-agent with your key loaded for SSH";
-  }
-
- private:
-  int next(git_credential** out, const std::string& url, const char* user_from_url, unsigned int allowed) {
-    if (!helper_answer_.empty()) {  // asked again: the remote refused the helper's answer
-      helper("reject", helper_answer_);
-      helper_answer_.clear();
-    }
-    std::string user = user_from_url ? user_from_url : "";
-    // ssh's own default when the URL names no user: the local login name.
-    const char* login = std::getenv("USER");
-    std::string ssh_user = !user.empty() ? user : login && *login ? login : "git";
-    if ((allowed & GIT_CREDENTIAL_USERNAME) && !user_sent_) {
-      user_sent_ = true;
-      return git_credential_username_new(out, ssh_user.c_str());
-    }
-    if ((allowed & GIT_CREDENTIAL_SSH_KEY) && !agent_) {
-      agent_ = true;
-      agent_used_ = std::getenv("SSH_AUTH_SOCK") != nullptr;
-      if (agent_used_) return git_credential_ssh_key_from_agent(out, ssh_user.c_str());
-    }
-    if ((allowed & GIT_CREDENTIAL_USERPASS_PLAINTEXT) && !helper_tried_) {
-      helper_tried_ = true;
-      std::string query = "url=" + url + "\n";
-      if (!user.empty()) query += "username=" + user + "\n";
-      auto answer = helper("fill", query);
-      std::string name, password;
-      for (const auto& line : util::split(answer, '\n')) {
-        if (line.rfind("username=", 0) == 0) name = line.substr(9);
-        if (line.rfind("password=", 0) == 0) password = line.substr(9);
-      }
-      if (!password.empty()) {
-        helper_answered_ = true;
-        helper_answer_ = answer;
-        return git_credential_userpass_plaintext_new(out, name.c_str(), password.c_str());
-      }
-    }
-    if ((allowed & GIT_CREDENTIAL_DEFAULT) && !default_) {
-      default_ = true;
-      return git_credential_default_new(out);
-    }
-    git_error_set_str(GIT_ERROR_NET, ("the remote refused the credentials found (" +
-                                      (tried().empty() ? std::string("none") : tried()) + ")")
-                                         .c_str());
-    return GIT_EAUTH;
-  }
-
-  // `git credential ACTION` with `input`; its output, or "" when git or a
-  // helper is missing or fails. GIT_TERMINAL_PROMPT=0: never ask on a terminal.
-  static std::string helper(const std::string& action, const std::string& input) {
-    try {
-      auto r = util::run_process({"/usr/bin/env", "GIT_TERMINAL_PROMPT=0", "git", "credential", action}, input,
-                                 std::chrono::seconds(30));
-      return r.exit_code == 0 ? r.out : "";
-    } catch (const Error&) {
-      return "";
-    }
-  }
-
-  bool user_sent_ = false, agent_ = false, agent_used_ = false, helper_tried_ = false, helper_answered_ = false,
-       default_ = false;
-  std::string helper_answer_;
-};
-
 }  // namespace
 
 void GitRepo::push(const std::string& remote_name, const std::string& branch) {
@@ -703,17 +601,20 @@ void GitRepo::push(const std::string& remote_name, const std::string& branch) {
   git_push_options_init(&opts, GIT_PUSH_OPTIONS_VERSION);
   // The payload is the RemoteAuth; push_update_reference finds `rejected`
   // beside it.
-  struct Payload : RemoteAuth {
+  const char* url = git_remote_url(remote.get());
+  struct Payload : detail::RemoteAuth {
+    using RemoteAuth::RemoteAuth;
     std::string rejected;
-  } state;
+  } state(url ? url : "");
   state.install(opts.callbacks);
   opts.callbacks.push_update_reference = [](const char* ref, const char* status, void* data) -> int {
-    if (status) static_cast<Payload*>(static_cast<RemoteAuth*>(data))->rejected = std::string(ref) + ": " + status;
+    if (status)
+      static_cast<Payload*>(static_cast<detail::RemoteAuth*>(data))->rejected = std::string(ref) + ": " + status;
     return 0;
   };
   int rc = git_remote_push(remote.get(), &refspecs, &opts);
-  if (rc == GIT_EAUTH)
-    throw RuntimeError("push to '" + remote_name + "' failed: " + last_error(), state.hint());
+  if (rc < 0 && !state.hint(rc).empty())
+    throw RuntimeError("push to '" + remote_name + "' failed: " + last_error(), state.hint(rc));
   if (rc < 0 || !state.rejected.empty()) {
     std::string why = rc < 0 ? last_error() : state.rejected;
     throw RuntimeError("push to '" + remote_name + "' failed: " + why,
@@ -732,10 +633,12 @@ GitRepo::PullResult GitRepo::pull(const std::string& remote_name, const std::str
   git_strarray refspecs{specs, 1};
   git_fetch_options fetch;
   git_fetch_options_init(&fetch, GIT_FETCH_OPTIONS_VERSION);
-  RemoteAuth auth;
+  const char* url = git_remote_url(remote.get());
+  detail::RemoteAuth auth(url ? url : "");
   auth.install(fetch.callbacks);
   int rc = git_remote_fetch(remote.get(), &refspecs, &fetch, "mlopsctl: fetch");
-  if (rc == GIT_EAUTH) throw RuntimeError("cannot fetch from '" + remote_name + "': " + last_error(), auth.hint());
+  if (rc < 0 && !auth.hint(rc).empty())
+    throw RuntimeError("cannot fetch from '" + remote_name + "': " + last_error(), auth.hint(rc));
   check(rc, "cannot fetch from '" + remote_name + "'");
   auth.succeeded();
   git_oid theirs;
