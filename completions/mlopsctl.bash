@@ -12,7 +12,7 @@ _mlopsctl() {
   for w in "${COMP_WORDS[@]:1:COMP_CWORD-1}"; do
     case "$w" in -*) continue ;; esac
     case "${cmdpath:+$cmdpath }$w" in
-      "init"|"status"|"doctor"|"version"|"config"|"config get"|"config set"|"config unset"|"config list"|"config keys"|"prompt"|"prompt commit"|"prompt list"|"prompt show"|"prompt log"|"prompt diff"|"prompt rollback"|"prompt deploy"|"prompt labels"|"prompt render"|"prompt submit"|"prompt approve"|"prompt reject"|"remote"|"remote add"|"remote list"|"remote push"|"remote pull"|"cost"|"cost report"|"cost pricing"|"cost pricing list"|"cost pricing set"|"cost budget"|"cost budget set"|"cost budget list"|"cost budget rm"|"llm"|"llm call"|"llm providers"|"cache"|"cache stats"|"cache clear"|"eval"|"eval run"|"eval list"|"eval show"|"eval compare"|"eval history"|"experiment"|"experiment run"|"experiment power"|"experiment list"|"experiment runs"|"experiment show"|"experiment compare"|"run"|"run start"|"run log"|"run artifact"|"run artifact add"|"run end"|"model"|"model register"|"model list"|"model show"|"model promote"|"model approve"|"model archive"|"model rollback"|"model history"|"model predict"|"serve"|"pii"|"pii scan"|"pii mask"|"pii rules"|"audit"|"audit log"|"audit verify"|"trace"|"trace list"|"trace show"|"torch"|"torch info"|"torch predict"|"completion") cmdpath="${cmdpath:+$cmdpath }$w" ;;
+      "init"|"status"|"doctor"|"version"|"config"|"config get"|"config set"|"config unset"|"config list"|"config keys"|"prompt"|"prompt commit"|"prompt list"|"prompt show"|"prompt log"|"prompt diff"|"prompt rollback"|"prompt deploy"|"prompt labels"|"prompt render"|"prompt submit"|"prompt approve"|"prompt reject"|"remote"|"remote add"|"remote remove"|"remote set-url"|"remote list"|"remote push"|"remote pull"|"cost"|"cost report"|"cost pricing"|"cost pricing list"|"cost pricing set"|"cost budget"|"cost budget set"|"cost budget list"|"cost budget rm"|"llm"|"llm call"|"llm providers"|"cache"|"cache stats"|"cache clear"|"eval"|"eval run"|"eval list"|"eval show"|"eval compare"|"eval history"|"experiment"|"experiment run"|"experiment power"|"experiment list"|"experiment runs"|"experiment show"|"experiment compare"|"run"|"run start"|"run log"|"run artifact"|"run artifact add"|"run end"|"model"|"model register"|"model list"|"model show"|"model promote"|"model approve"|"model archive"|"model rollback"|"model history"|"model predict"|"serve"|"pii"|"pii scan"|"pii mask"|"pii rules"|"audit"|"audit log"|"audit verify"|"trace"|"trace list"|"trace show"|"torch"|"torch info"|"torch predict"|"completion") cmdpath="${cmdpath:+$cmdpath }$w" ;;
     esac
   done
   local words
@@ -41,8 +41,10 @@ _mlopsctl() {
     "prompt submit") words='--help -h --message -m' ;;
     "prompt approve") words='--help -h --message -m' ;;
     "prompt reject") words='--help -h --message -m' ;;
-    "remote") words='add list push pull --help -h' ;;
+    "remote") words='add remove set-url list push pull --help -h' ;;
     "remote add") words='--help -h' ;;
+    "remote remove") words='--help -h' ;;
+    "remote set-url") words='--help -h' ;;
     "remote list") words='--help -h' ;;
     "remote push") words='--help -h' ;;
     "remote pull") words='--help -h' ;;

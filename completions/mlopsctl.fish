@@ -14,7 +14,7 @@ end
 function __mlopsctl_at
     test (__mlopsctl_path) = "$argv[1]"
 end
-set -g __mlopsctl_paths 'init' 'status' 'doctor' 'version' 'config' 'config get' 'config set' 'config unset' 'config list' 'config keys' 'prompt' 'prompt commit' 'prompt list' 'prompt show' 'prompt log' 'prompt diff' 'prompt rollback' 'prompt deploy' 'prompt labels' 'prompt render' 'prompt submit' 'prompt approve' 'prompt reject' 'remote' 'remote add' 'remote list' 'remote push' 'remote pull' 'cost' 'cost report' 'cost pricing' 'cost pricing list' 'cost pricing set' 'cost budget' 'cost budget set' 'cost budget list' 'cost budget rm' 'llm' 'llm call' 'llm providers' 'cache' 'cache stats' 'cache clear' 'eval' 'eval run' 'eval list' 'eval show' 'eval compare' 'eval history' 'experiment' 'experiment run' 'experiment power' 'experiment list' 'experiment runs' 'experiment show' 'experiment compare' 'run' 'run start' 'run log' 'run artifact' 'run artifact add' 'run end' 'model' 'model register' 'model list' 'model show' 'model promote' 'model approve' 'model archive' 'model rollback' 'model history' 'model predict' 'serve' 'pii' 'pii scan' 'pii mask' 'pii rules' 'audit' 'audit log' 'audit verify' 'trace' 'trace list' 'trace show' 'torch' 'torch info' 'torch predict' 'completion'
+set -g __mlopsctl_paths 'init' 'status' 'doctor' 'version' 'config' 'config get' 'config set' 'config unset' 'config list' 'config keys' 'prompt' 'prompt commit' 'prompt list' 'prompt show' 'prompt log' 'prompt diff' 'prompt rollback' 'prompt deploy' 'prompt labels' 'prompt render' 'prompt submit' 'prompt approve' 'prompt reject' 'remote' 'remote add' 'remote remove' 'remote set-url' 'remote list' 'remote push' 'remote pull' 'cost' 'cost report' 'cost pricing' 'cost pricing list' 'cost pricing set' 'cost budget' 'cost budget set' 'cost budget list' 'cost budget rm' 'llm' 'llm call' 'llm providers' 'cache' 'cache stats' 'cache clear' 'eval' 'eval run' 'eval list' 'eval show' 'eval compare' 'eval history' 'experiment' 'experiment run' 'experiment power' 'experiment list' 'experiment runs' 'experiment show' 'experiment compare' 'run' 'run start' 'run log' 'run artifact' 'run artifact add' 'run end' 'model' 'model register' 'model list' 'model show' 'model promote' 'model approve' 'model archive' 'model rollback' 'model history' 'model predict' 'serve' 'pii' 'pii scan' 'pii mask' 'pii rules' 'audit' 'audit log' 'audit verify' 'trace' 'trace list' 'trace show' 'torch' 'torch info' 'torch predict' 'completion'
 complete -c mlopsctl -f
 complete -c mlopsctl -n "__mlopsctl_at ''" -a init -d 'Create a workspace (mlops.yaml, .mlops/ with state.db, objects, git)'
 complete -c mlopsctl -n "__mlopsctl_at ''" -a status -d 'Show what the workspace holds: counts, last activity, store sizes'
@@ -141,6 +141,8 @@ complete -c mlopsctl -n "__mlopsctl_at 'prompt reject'" -s h -r -d 'Print this h
 complete -c mlopsctl -n "__mlopsctl_at 'prompt reject'" -l message -r -d 'Reason'
 complete -c mlopsctl -n "__mlopsctl_at 'prompt reject'" -s m -r -d 'Reason'
 complete -c mlopsctl -n "__mlopsctl_at 'remote'" -a add -d 'Add a git remote (a bare repository path, file://, ssh or https URL)'
+complete -c mlopsctl -n "__mlopsctl_at 'remote'" -a remove -d 'Remove a remote (its commits stay in the workspace)'
+complete -c mlopsctl -n "__mlopsctl_at 'remote'" -a set-url -d 'Change a remote'\''s URL'
 complete -c mlopsctl -n "__mlopsctl_at 'remote'" -a list -d 'List remotes'
 complete -c mlopsctl -n "__mlopsctl_at 'remote'" -a push -d 'Push the workspace history (branch main) to a remote'
 complete -c mlopsctl -n "__mlopsctl_at 'remote'" -a pull -d 'Fetch a remote'\''s history and fast-forward; the indexes follow'
@@ -148,6 +150,10 @@ complete -c mlopsctl -n "__mlopsctl_at 'remote'" -l help -r -d 'Print this help 
 complete -c mlopsctl -n "__mlopsctl_at 'remote'" -s h -r -d 'Print this help message and exit'
 complete -c mlopsctl -n "__mlopsctl_at 'remote add'" -l help -r -d 'Print this help message and exit'
 complete -c mlopsctl -n "__mlopsctl_at 'remote add'" -s h -r -d 'Print this help message and exit'
+complete -c mlopsctl -n "__mlopsctl_at 'remote remove'" -l help -r -d 'Print this help message and exit'
+complete -c mlopsctl -n "__mlopsctl_at 'remote remove'" -s h -r -d 'Print this help message and exit'
+complete -c mlopsctl -n "__mlopsctl_at 'remote set-url'" -l help -r -d 'Print this help message and exit'
+complete -c mlopsctl -n "__mlopsctl_at 'remote set-url'" -s h -r -d 'Print this help message and exit'
 complete -c mlopsctl -n "__mlopsctl_at 'remote list'" -l help -r -d 'Print this help message and exit'
 complete -c mlopsctl -n "__mlopsctl_at 'remote list'" -s h -r -d 'Print this help message and exit'
 complete -c mlopsctl -n "__mlopsctl_at 'remote push'" -l help -r -d 'Print this help message and exit'

@@ -1,4 +1,4 @@
-// remote add/list/push/pull: share the workspace history through git remotes.
+// remote add/remove/set-url/list/push/pull: share the workspace history through git remotes.
 #include <iostream>
 
 #include "cli/commands.hpp"
@@ -19,6 +19,24 @@ void add_remote_commands(CLI::App& app, Context& ctx) {
   on_run(add, ctx, [&ctx, name, url] {
     workspace::add_remote(ctx.ws(), *name, *url, ctx.tracer().trace_id());
     if (!ctx.opts.quiet) std::cout << "Added remote " << *name << " -> " << *url << "\n";
+    return 0;
+  });
+
+  auto* remove = r->add_subcommand("remove", "Remove a remote (its commits stay in the workspace)");
+  remove->alias("rm");
+  remove->add_option("name", *name, "Remote name")->required();
+  on_run(remove, ctx, [&ctx, name] {
+    workspace::remove_remote(ctx.ws(), *name, ctx.tracer().trace_id());
+    if (!ctx.opts.quiet) std::cout << "Removed remote " << *name << "\n";
+    return 0;
+  });
+
+  auto* set_url = r->add_subcommand("set-url", "Change a remote's URL");
+  set_url->add_option("name", *name, "Remote name")->required();
+  set_url->add_option("url", *url, "New URL or path")->required();
+  on_run(set_url, ctx, [&ctx, name, url] {
+    workspace::set_remote_url(ctx.ws(), *name, *url, ctx.tracer().trace_id());
+    if (!ctx.opts.quiet) std::cout << "Remote " << *name << " -> " << *url << "\n";
     return 0;
   });
 

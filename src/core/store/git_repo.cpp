@@ -564,8 +564,31 @@ void GitRepo::add_remote(const std::string& name, const std::string& url) {
   if (url.empty()) throw UsageError("remote '" + name + "' needs a URL or path");
   Owned<git_remote, git_remote_free> remote;
   int rc = git_remote_create(remote.out(), repo_, name.c_str(), url.c_str());
-  if (rc == GIT_EEXISTS) throw UsageError("remote '" + name + "' already exists");
+  if (rc == GIT_EEXISTS)
+    throw UsageError("remote '" + name + "' already exists",
+                     "change its URL with 'mlopsctl remote set-url " + name + " URL', or pick another name");
   check(rc, "cannot add remote " + name);
+}
+
+namespace {
+
+void require_remote(git_repository* repo, const std::string& name) {
+  Owned<git_remote, git_remote_free> remote;
+  if (git_remote_lookup(remote.out(), repo, name.c_str()) < 0)
+    throw NotFoundError("no remote named '" + name + "'", "'mlopsctl remote list' shows the remotes there are");
+}
+
+}  // namespace
+
+void GitRepo::remove_remote(const std::string& name) {
+  require_remote(repo_, name);
+  check(git_remote_delete(repo_, name.c_str()), "cannot remove remote " + name);
+}
+
+void GitRepo::set_remote_url(const std::string& name, const std::string& url) {
+  if (url.empty()) throw UsageError("remote '" + name + "' needs a URL or path");
+  require_remote(repo_, name);
+  check(git_remote_set_url(repo_, name.c_str(), url.c_str()), "cannot change the URL of remote " + name);
 }
 
 std::vector<std::pair<std::string, std::string>> GitRepo::remotes() const {

@@ -100,6 +100,9 @@ class GitRepo {
 
   // Remotes: ordinary git remotes (a path to a bare repository, file://, ssh or https).
   void add_remote(const std::string& name, const std::string& url);
+  // Both throw NotFoundError for an unknown name.
+  void remove_remote(const std::string& name);
+  void set_remote_url(const std::string& name, const std::string& url);
   std::vector<std::pair<std::string, std::string>> remotes() const;  // name, url
   // Pushes `branch`; a rejected (non-fast-forward) push is a RuntimeError that says
   // to pull first.

@@ -11,6 +11,29 @@ void add_remote(Workspace& ws, const std::string& name, const std::string& url, 
   audit::AuditLog(ws.db()).append(ws.author().name, "remote.add", name, {{"url", url}}, trace_id);
 }
 
+namespace {
+
+std::string url_of(Workspace& ws, const std::string& name) {
+  for (const auto& [n, u] : ws.git().remotes())
+    if (n == name) return u;
+  return "";
+}
+
+}  // namespace
+
+void remove_remote(Workspace& ws, const std::string& name, const std::string& trace_id) {
+  std::string old = url_of(ws, name);
+  ws.git().remove_remote(name);
+  audit::AuditLog(ws.db()).append(ws.author().name, "remote.remove", name, {{"url", old}}, trace_id);
+}
+
+void set_remote_url(Workspace& ws, const std::string& name, const std::string& url, const std::string& trace_id) {
+  std::string old = url_of(ws, name);
+  ws.git().set_remote_url(name, url);
+  audit::AuditLog(ws.db()).append(ws.author().name, "remote.set_url", name, {{"from", old}, {"url", url}},
+                                  trace_id);
+}
+
 std::vector<std::pair<std::string, std::string>> list_remotes(Workspace& ws) {
   return ws.git().remotes();
 }

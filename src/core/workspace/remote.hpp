@@ -14,6 +14,9 @@ struct PullOutcome {
 };
 
 void add_remote(Workspace& ws, const std::string& name, const std::string& url, const std::string& trace_id);
+// Both audited (remote.remove, remote.set_url) with the URL they replace.
+void remove_remote(Workspace& ws, const std::string& name, const std::string& trace_id);
+void set_remote_url(Workspace& ws, const std::string& name, const std::string& url, const std::string& trace_id);
 std::vector<std::pair<std::string, std::string>> list_remotes(Workspace& ws);
 std::string push(Workspace& ws, const std::string& remote, const std::string& trace_id);
 PullOutcome pull(Workspace& ws, const std::string& remote, const std::string& trace_id);
