@@ -19,6 +19,7 @@
 #include <stdexcept>
 
 #include "store/git_repo.hpp"
+#include "store/ssh_config.hpp"
 #include "store/versioned.hpp"
 #include "support.hpp"
 #include "util/error.hpp"
@@ -685,6 +686,83 @@ TEST_F(SshRemoteTest, WithoutAnAgentTheDefaultIdentityFileIsUsed) {
   ::chmod((home_ / ".ssh" / "id_ed25519").c_str(), 0600);
   repo_->push("origin");
   EXPECT_EQ(remote_log(), "one\n");
+}
+
+// A Host alias from ~/.ssh/config: libssh2 reads no configuration, so the
+// store applies HostName, Port, User and IdentityFile itself.
+TEST_F(SshRemoteTest, AHostAliasFromSshConfigResolves) {
+  known_hosts(server_->known_hosts_line());
+  ::unsetenv("SSH_AUTH_SOCK");
+  fs::create_directories(home_ / "keys");
+  fs::copy_file(server_->user_key(), home_ / "keys" / "deploy");
+  ::chmod((home_ / "keys" / "deploy").c_str(), 0600);
+  std::ofstream(home_ / ".ssh" / "config") << "Host other\n  Port 1\n\nHost prompts-*  !prompts-old\n  HostName 127.0.0.1\n"
+                                           << "  Port " << server_->port()
+                                           << "\n  IdentityFile ~/keys/deploy\n  IdentitiesOnly yes\n";
+  std::string alias_url = "prompts-server:" + (dir_ / "remote.git").string();
+  repo_->add_remote("alias", alias_url);
+  repo_->push("alias");
+  EXPECT_EQ(remote_log(), "one\n");
+  // The alias is kept as the remote's URL; only the connection used the config.
+  bool kept = false;
+  for (const auto& [name, url] : repo_->remotes()) kept |= name == "alias" && url == alias_url;
+  EXPECT_TRUE(kept);
+
+  // A negated pattern excludes the host: it is looked up as it is, and fails.
+  repo_->add_remote("old", "prompts-old:" + (dir_ / "remote.git").string());
+  auto err = testing::error_of([&] { repo_->push("old"); });
+  EXPECT_NE(err.find("push to 'old' failed"), std::string::npos) << err;
+}
+
+TEST(SshConfig, HostBlocksFirstValueWinsAndIdentitiesAccumulate) {
+  const std::string text =
+      "# global\nUser everyone\nHost *.example.org\n  Port 2200\n  IdentityFile ~/.ssh/org_%r\n"
+      "Host git.example.org \"build box\"\n  HostName=10.0.0.5\n  Port 2222\n  User git\n  IdentityFile %d/k_%h\n"
+      "Match host git.example.org\n  Port 9\nHost *\n  IdentitiesOnly yes\n";
+  auto c = parse_ssh_config(text, "git.example.org", "/home/ann", "ann");
+  EXPECT_EQ(c.host_name, "10.0.0.5");
+  EXPECT_EQ(c.port, 2200);        // the first Port that applies
+  EXPECT_EQ(c.user, "everyone");  // lines before any Host apply to all hosts
+  ASSERT_EQ(c.identity_files.size(), 2u);
+  EXPECT_EQ(c.identity_files[0], "/home/ann/.ssh/org_everyone");
+  EXPECT_EQ(c.identity_files[1], "/home/ann/k_10.0.0.5");
+  EXPECT_TRUE(c.identities_only);
+
+  auto quoted = parse_ssh_config(text, "build box", "/home/ann", "ann");
+  EXPECT_EQ(quoted.port, 2222);
+  auto none = parse_ssh_config("Host a\n  Port 1\n", "b", "/home/ann", "ann");
+  EXPECT_FALSE(none.port || none.host_name || none.user);
+  EXPECT_FALSE(parse_ssh_config("Host a\nPort 0\nPort 70000\n", "a", "/h", "u").port);
+}
+
+TEST(SshConfig, UrlsAreTakenApartAndRebuilt) {
+  auto u = parse_ssh_url("ssh://git@host.example:2222/srv/p.git");
+  ASSERT_TRUE(u);
+  EXPECT_EQ(u->user, "git");
+  EXPECT_EQ(u->host, "host.example");
+  EXPECT_EQ(u->port, 2222);
+  EXPECT_EQ(u->path, "/srv/p.git");
+  auto v6 = parse_ssh_url("git+ssh://[::1]:22/x");
+  ASSERT_TRUE(v6);
+  EXPECT_EQ(v6->host, "::1");
+  auto scp = parse_ssh_url("work:org/p.git");
+  ASSERT_TRUE(scp);
+  EXPECT_TRUE(scp->scp_like);
+  EXPECT_EQ(scp->host, "work");
+  EXPECT_EQ(scp->path, "org/p.git");
+  for (const char* not_ssh : {"/srv/p.git", "../p.git", "file:///srv/p.git", "https://h/p.git", "./a:b", ":x"})
+    EXPECT_FALSE(parse_ssh_url(not_ssh)) << not_ssh;
+
+  SshHostConfig c;
+  EXPECT_EQ(apply_ssh_config(*scp, c, "work:org/p.git"), "work:org/p.git");  // nothing applies
+  c.host_name = "github.com";
+  c.user = "git";
+  EXPECT_EQ(apply_ssh_config(*scp, c, "work:org/p.git"), "git@github.com:org/p.git");
+  c.port = 443;
+  EXPECT_EQ(apply_ssh_config(*scp, c, "work:org/p.git"), "ssh://git@github.com:443/~/org/p.git");
+  // What the URL says beats the configuration.
+  EXPECT_EQ(apply_ssh_config(*u, c, "ssh://git@host.example:2222/srv/p.git"),
+            "ssh://git@github.com:2222/srv/p.git");
 }
 
 #ifdef MLOPS_GSSAPI_LAZY

@@ -611,6 +611,17 @@ void lookup_remote(git_repository* repo, const std::string& name, Owned<git_remo
     throw NotFoundError("no remote named '" + name + "'", "add one with 'mlopsctl remote add " + name + " URL'");
 }
 
+// Where `remote` really is (~/.ssh/config applied to an SSH URL); the remote
+// connects there for this operation only, its configured URL is unchanged.
+detail::RemoteTarget connect_to(git_remote* remote) {
+  const char* url = git_remote_url(remote);
+  auto target = detail::resolve_remote(url ? url : "");
+  if (url && target.url != url)
+    check(git_remote_set_instance_url(remote, target.url.c_str()),
+          "cannot use " + target.url + " (from ~/.ssh/config) for " + url);
+  return target;
+}
+
 }  // namespace
 
 void GitRepo::push(const std::string& remote_name, const std::string& branch) {
@@ -624,11 +635,10 @@ void GitRepo::push(const std::string& remote_name, const std::string& branch) {
   git_push_options_init(&opts, GIT_PUSH_OPTIONS_VERSION);
   // The payload is the RemoteAuth; push_update_reference finds `rejected`
   // beside it.
-  const char* url = git_remote_url(remote.get());
   struct Payload : detail::RemoteAuth {
     using RemoteAuth::RemoteAuth;
     std::string rejected;
-  } state(url ? url : "");
+  } state(connect_to(remote.get()));
   state.install(opts.callbacks);
   opts.callbacks.push_update_reference = [](const char* ref, const char* status, void* data) -> int {
     if (status)
@@ -656,8 +666,7 @@ GitRepo::PullResult GitRepo::pull(const std::string& remote_name, const std::str
   git_strarray refspecs{specs, 1};
   git_fetch_options fetch;
   git_fetch_options_init(&fetch, GIT_FETCH_OPTIONS_VERSION);
-  const char* url = git_remote_url(remote.get());
-  detail::RemoteAuth auth(url ? url : "");
+  detail::RemoteAuth auth(connect_to(remote.get()));
   auth.install(fetch.callbacks);
   int rc = git_remote_fetch(remote.get(), &refspecs, &fetch, "mlopsctl: fetch");
   if (rc < 0 && !auth.hint(rc).empty())

@@ -1,9 +1,12 @@
 #include "store/remote_auth.hpp"
 
 #include <libssh2.h>
+#include <pwd.h>
+#include <unistd.h>
 
 #include <cstdlib>
 #include <fstream>
+#include <iterator>
 
 #include "util/error.hpp"
 #include "util/process.hpp"
@@ -27,22 +30,6 @@ std::string helper(const std::string& action, const std::string& input) {
   }
 }
 
-// The port of an SSH URL: ssh://[user@]host[:port]/path (also ssh+git://,
-// git+ssh://); scp-like [user@]host:path is port 22.
-int ssh_port(const std::string& url) {
-  for (const char* scheme : {"ssh://", "ssh+git://", "git+ssh://"}) {
-    if (url.rfind(scheme, 0) != 0) continue;
-    std::string rest = url.substr(std::string(scheme).size());
-    rest = rest.substr(0, rest.find('/'));
-    if (auto at = rest.rfind('@'); at != std::string::npos) rest = rest.substr(at + 1);
-    auto colon = rest.rfind(':');
-    if (colon == std::string::npos || rest.find(']', colon) != std::string::npos) return 22;
-    int port = std::atoi(rest.c_str() + colon + 1);
-    return port > 0 && port < 65536 ? port : 22;
-  }
-  return 22;
-}
-
 int libssh2_key_type(git_cert_ssh_raw_type_t t) {
   switch (t) {
     case GIT_CERT_SSH_RAW_TYPE_RSA:
@@ -60,6 +47,13 @@ int libssh2_key_type(git_cert_ssh_raw_type_t t) {
     default:
       return 0;
   }
+}
+
+// The local login name, as ssh takes it (the password database, not $USER).
+std::string login_name() {
+  if (const passwd* pw = ::getpwuid(::getuid())) return pw->pw_name;
+  const char* user = std::getenv("USER");
+  return user ? user : "";
 }
 
 // ssh's default identity files, in the order ssh tries them.
@@ -95,7 +89,20 @@ class KnownHosts {
 
 }  // namespace
 
-RemoteAuth::RemoteAuth(std::string url) : url_(std::move(url)) {}
+RemoteTarget resolve_remote(const std::string& url) {
+  RemoteTarget t{url, {}};
+  auto ssh = parse_ssh_url(url);
+  const char* home = std::getenv("HOME");
+  if (!ssh || !home || !*home) return t;
+  std::ifstream in(fs::path(home) / ".ssh" / "config");
+  if (!in) return t;
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  t.ssh = parse_ssh_config(text, ssh->host, home, login_name());
+  t.url = apply_ssh_config(*ssh, t.ssh, url);
+  return t;
+}
+
+RemoteAuth::RemoteAuth(RemoteTarget target) : target_(std::move(target)) {}
 
 void RemoteAuth::install(git_remote_callbacks& cb) {
   cb.credentials = &RemoteAuth::acquire;
@@ -136,7 +143,8 @@ int RemoteAuth::check_host(git_cert* cert, int valid, const char* host, void* pa
 }
 
 int RemoteAuth::check_ssh_host(const git_cert_hostkey& key, const std::string& host) {
-  const int port = ssh_port(url_);
+  const auto ssh = parse_ssh_url(target_.url);
+  const int port = ssh && ssh->port ? *ssh->port : 22;
   const std::string shown = port == 22 ? host : "[" + host + "]:" + std::to_string(port);
   const std::string add_hint = "check the server's key, then add it: ssh-keyscan " +
                                (port == 22 ? std::string() : "-p " + std::to_string(port) + " ") + host +
@@ -191,7 +199,7 @@ int RemoteAuth::check_ssh_host(const git_cert_hostkey& key, const std::string& h
 std::string RemoteAuth::tried() const {
   std::vector<std::string> t;
   if (agent_) t.push_back(agent_used_ ? "ssh-agent" : "ssh-agent (no SSH_AUTH_SOCK socket)");
-  for (const auto& id : identities_) t.push_back("~/.ssh/" + id);
+  for (const auto& id : identities_) t.push_back(id);
   if (helper_tried_)
     t.push_back(helper_answered_ ? "git credential helpers" : "git credential helpers (none had an answer)");
   if (default_) t.push_back("Kerberos (Negotiate)");
@@ -205,13 +213,13 @@ int RemoteAuth::next(git_credential** out, const std::string& url, const char* u
   }
   std::string user = user_from_url ? user_from_url : "";
   // ssh's own default when the URL names no user: the local login name.
-  const char* login = std::getenv("USER");
-  std::string ssh_user = !user.empty() ? user : login && *login ? login : "git";
+  std::string login = login_name();
+  std::string ssh_user = !user.empty() ? user : !login.empty() ? login : "git";
   if ((allowed & GIT_CREDENTIAL_USERNAME) && !user_sent_) {
     user_sent_ = true;
     return git_credential_username_new(out, ssh_user.c_str());
   }
-  if ((allowed & GIT_CREDENTIAL_SSH_KEY) && !agent_) {
+  if ((allowed & GIT_CREDENTIAL_SSH_KEY) && !agent_ && !target_.ssh.identities_only) {
     agent_ = true;
     // libgit2 gives up at once when it cannot reach the agent, so only a socket
     // that is there is used.
@@ -220,15 +228,22 @@ int RemoteAuth::next(git_credential** out, const std::string& url, const char* u
     agent_used_ = sock && *sock && fs::is_socket(sock, ec);
     if (agent_used_) return git_credential_ssh_key_from_agent(out, ssh_user.c_str());
   }
-  // Then ssh's default identity files, as ssh tries them; one whose passphrase
-  // is needed fails and the next is tried.
-  while ((allowed & GIT_CREDENTIAL_SSH_KEY) && next_identity_ < k_identities.size()) {
+  // Then ~/.ssh/config's IdentityFile entries and ssh's default identity
+  // files, as ssh tries them; one whose passphrase is needed fails and the next
+  // is tried.
+  if ((allowed & GIT_CREDENTIAL_SSH_KEY) && !identities_listed_) {
+    identities_listed_ = true;
+    identity_queue_ = target_.ssh.identity_files;
     const char* home = std::getenv("HOME");
-    if (!home || !*home) break;
-    fs::path key = fs::path(home) / ".ssh" / k_identities[next_identity_++];
+    if (!target_.ssh.identities_only && home && *home)
+      for (const auto& name : k_identities) identity_queue_.push_back(fs::path(home) / ".ssh" / name);
+  }
+  while ((allowed & GIT_CREDENTIAL_SSH_KEY) && !identity_queue_.empty()) {
+    fs::path key = identity_queue_.front();
+    identity_queue_.erase(identity_queue_.begin());
     std::error_code ec;
     if (!fs::is_regular_file(key, ec)) continue;
-    identities_.push_back(key.filename().string());
+    identities_.push_back(key.string());
     fs::path pub = key.string() + ".pub";
     return git_credential_ssh_key_new(out, ssh_user.c_str(), fs::exists(pub, ec) ? pub.c_str() : nullptr,
                                       key.c_str(), nullptr);

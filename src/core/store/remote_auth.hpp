@@ -8,11 +8,23 @@
 #include <string>
 #include <vector>
 
+#include "store/ssh_config.hpp"
+
 namespace mlops::store::detail {
 
+// Where a push or pull really connects: the remote's URL, with ~/.ssh/config
+// applied when it is an SSH URL (HostName, Port, User of a Host alias).
+struct RemoteTarget {
+  std::string url;           // to connect to; the remote's own URL when nothing applies
+  SshHostConfig ssh;         // what ~/.ssh/config said for the host (IdentityFile, …)
+};
+RemoteTarget resolve_remote(const std::string& url);
+
 // Credentials are found where git finds them. A user name and password in the
-// URL are used by libgit2 itself; after that come ssh-agent and then ssh's
-// default identity files (~/.ssh/id_ed25519, id_ecdsa, id_rsa) for SSH remotes,
+// URL are used by libgit2 itself; after that come, for SSH remotes, ssh-agent,
+// the IdentityFile entries of ~/.ssh/config and ssh's default identity files
+// (~/.ssh/id_ed25519, id_ecdsa, id_rsa), or only the IdentityFile entries with
+// IdentitiesOnly yes;
 // the user's git credential helpers for HTTP(S) (`git credential fill`, which
 // never prompts here), and Kerberos (Negotiate) through libgssapi. Each is tried
 // once per push or pull. libgit2 asking again means the remote refused the last
@@ -24,8 +36,7 @@ namespace mlops::store::detail {
 // connection (nothing here can ask). HTTPS certificates keep libgit2's own check.
 class RemoteAuth {
  public:
-  // `url` is the remote's URL: the SSH port comes from it.
-  explicit RemoteAuth(std::string url);
+  explicit RemoteAuth(RemoteTarget target);
 
   // Points `cb`'s credential and certificate callbacks (and payload) at this.
   void install(git_remote_callbacks& cb);
@@ -47,10 +58,11 @@ class RemoteAuth {
   int check_ssh_host(const git_cert_hostkey& key, const std::string& host);
   std::string tried() const;
 
-  std::string url_;
+  RemoteTarget target_;
   bool user_sent_ = false, agent_ = false, agent_used_ = false, helper_tried_ = false, helper_answered_ = false,
        default_ = false;
-  std::size_t next_identity_ = 0;       // the next of ssh's default identity files to offer
+  std::vector<std::filesystem::path> identity_queue_;  // key files still to offer
+  bool identities_listed_ = false;
   std::vector<std::string> identities_;  // those offered
   std::string helper_answer_;
   std::string host_hint_;  // set when a host key was refused
