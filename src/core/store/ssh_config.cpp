@@ -2,6 +2,8 @@
 
 #include <fnmatch.h>
 
+#include <cctype>
+#include <cstdlib>
 #include <sstream>
 
 #include "util/text.hpp"
