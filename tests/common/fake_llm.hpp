@@ -23,8 +23,10 @@ class FakeLlmServer {
     if (pid_ == 0) {
       dup2(in[0], 0);
       dup2(out[1], 1);
+      close(in[0]);
       close(in[1]);
       close(out[0]);
+      close(out[1]);
       std::string script = source_dir + "/tests/fake_llm/fake_llm.py";
       execlp("python3", "python3", script.c_str(), "--exit-on-stdin-eof", "--idle-timeout", "0",
              static_cast<char*>(nullptr));
@@ -64,8 +66,13 @@ class FakeLlmServer {
     stdin_ = -1;
     if (pid_ > 0) {
       kill(pid_, SIGTERM);
+      // It exits within a second; a server that hangs must not hang the suite.
       int st = 0;
-      waitpid(pid_, &st, 0);
+      for (int i = 0; i < 1000 && waitpid(pid_, &st, WNOHANG) == 0; ++i) usleep(10000);
+      if (waitpid(pid_, &st, WNOHANG) == 0) {
+        kill(pid_, SIGKILL);
+        waitpid(pid_, &st, 0);
+      }
       pid_ = -1;
     }
   }

@@ -1011,8 +1011,12 @@ def main(argv=None) -> int:
                            args.idle_timeout or None)
 
     stop = threading.Event()
+    # A handler must not call stop.set(): it runs on the main thread, which may
+    # be inside stop.wait() holding the event's lock, and would deadlock on it.
+    # It only records the signal; the loop below looks every 0.2 s.
+    signalled = []
     for signum in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(signum, lambda *_: stop.set())
+        signal.signal(signum, lambda signum, _frame: signalled.append(signum))
     if args.exit_on_stdin_eof:
         def watch_stdin():
             while sys.stdin.buffer.read1(65536):
@@ -1026,7 +1030,7 @@ def main(argv=None) -> int:
 
     # The main thread only waits, so signal handlers run promptly; serve_forever
     # runs on its own thread because shutdown() must be called from another one.
-    while not stop.wait(0.2):
+    while not stop.wait(0.2) and not signalled:
         pass
     server.shutdown()
     server.server_close()
