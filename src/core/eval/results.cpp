@@ -2,7 +2,7 @@
 
 #include "store/by_ref.hpp"
 #include "util/error.hpp"
-#include "util/owner.hpp"
+#include "util/owner_json.hpp"
 #include "util/time.hpp"
 
 namespace mlops::eval {
@@ -17,11 +17,9 @@ const char* k_run_columns =
 
 // A run still marked running whose process on this host is gone was killed.
 void settle_status(RunInfo& r) {
-  if (r.status != "running" || !r.summary.contains("owner") || !r.summary["owner"].is_object()) return;
-  const json& o = r.summary["owner"];
-  util::ProcessOwner owner{o.value("pid", std::int64_t{0}), o.value("host", std::string()),
-                           o.value("start", std::string())};
-  if (owner.gone()) r.status = "interrupted";
+  if (r.status == "running" && r.summary.contains("owner") &&
+      r.summary["owner"].get<util::ProcessOwner>().gone())
+    r.status = "interrupted";
 }
 
 RunInfo read_run(store::Statement& st) {
@@ -52,8 +50,7 @@ std::string iso(std::int64_t ms) { return util::format_rfc3339(ms * 1'000'000); 
 
 void Results::create(const RunInfo& r) {
   // Who runs it, so a run whose process died (kill -9, a reboot) reads as interrupted.
-  auto self = util::ProcessOwner::self();
-  json owner = {{"pid", self.pid}, {"host", self.host}, {"start", self.start}};
+  json owner = util::ProcessOwner::self();
   db_.write([&] {
     db_.prepare("INSERT INTO eval_runs(id, name, description, config_path, config_sha256, started_ms, status, actor, "
                 "trace_id, summary) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")

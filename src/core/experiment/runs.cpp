@@ -2,7 +2,7 @@
 
 #include "store/by_ref.hpp"
 #include "util/error.hpp"
-#include "util/owner.hpp"
+#include "util/owner_json.hpp"
 #include "util/time.hpp"
 
 namespace mlops::experiment {
@@ -39,10 +39,7 @@ AbRun read_run(store::Statement& st) {
   r.actor = st.get_text(14);
   r.trace_id = st.get_text(15);
   // A run still marked running whose process on this host is gone was killed.
-  if (r.status == "running" && util::ProcessOwner{owner.value("pid", std::int64_t{0}), owner.value("host", std::string()),
-                                                  owner.value("start", std::string())}
-                                    .gone())
-    r.status = "interrupted";
+  if (r.status == "running" && owner.get<util::ProcessOwner>().gone()) r.status = "interrupted";
   return r;
 }
 
@@ -53,8 +50,7 @@ std::string iso(std::int64_t ms) {
 }  // namespace
 
 void AbRuns::create(const AbRun& r) {
-  auto self = util::ProcessOwner::self();
-  json owner = {{"pid", self.pid}, {"host", self.host}, {"start", self.start}};
+  json owner = util::ProcessOwner::self();
   db_.write([&] {
     db_.prepare(
            "INSERT INTO ab_runs(id, name, description, config_path, config_sha256, paired, started_ms, status, "

@@ -135,9 +135,9 @@ int RemoteAuth::acquire(git_credential** out, const char* url, const char* user_
   return static_cast<RemoteAuth*>(payload)->next(out, url ? url : "", user_from_url, allowed);
 }
 
-int RemoteAuth::check_host(git_cert* cert, int valid, const char* host, void* payload) {
+int RemoteAuth::check_host(git_cert* cert, int /*valid*/, const char* host, void* payload) {
   // TLS certificates: libgit2's own verification against the CA bundle decides.
-  if (cert->cert_type != GIT_CERT_HOSTKEY_LIBSSH2) return valid ? 0 : GIT_PASSTHROUGH;
+  if (cert->cert_type != GIT_CERT_HOSTKEY_LIBSSH2) return GIT_PASSTHROUGH;
   return static_cast<RemoteAuth*>(payload)->check_ssh_host(*reinterpret_cast<git_cert_hostkey*>(cert),
                                                            host ? host : "");
 }
